@@ -1,0 +1,154 @@
+"""Fan-out of events between sockets and processes: in-process (``memory://``) or Redis pub/sub (``redis://``).
+
+The database is the truth; the broker only tells live subscribers that something happened. A subscriber that
+misses events (slow client, Redis restart) resumes from the database by ``seq``, so the broker may drop, never
+grow without bound: each subscriber has a bounded queue and is marked overflowed when it fills.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+log = logging.getLogger("pnav.broker")
+
+
+class SubscriberOverflow(Exception):
+    """The subscriber did not keep up and lost events: close its socket; the client resumes by seq."""
+
+
+class SubscriberGap(Exception):
+    """The broker may have lost events (Redis reconnected): catch up from the database, then go on."""
+
+
+class Subscription:
+    """A bounded queue of events for one subscriber, possibly on several channels."""
+
+    def __init__(self, broker: Broker, maxsize: int) -> None:
+        self._broker = broker
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=maxsize)
+        self.channels: set[str] = set()
+        self.overflowed = False
+        self._gap = False
+
+    def deliver(self, event: str) -> None:
+        """Called by the broker; never blocks. A full queue marks the subscription overflowed."""
+        if self.overflowed:
+            return
+        try:
+            self._queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self._queue.get_nowait()
+            self._queue.put_nowait(None)
+
+    def signal_gap(self) -> None:
+        """Tell the reader that events may have been lost upstream (not its fault): it should resync."""
+        self._gap = True
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait(None)
+
+    async def add(self, channel: str) -> None:
+        if channel not in self.channels:
+            self.channels.add(channel)
+            await self._broker._attach(channel, self)
+
+    async def remove(self, channel: str) -> None:
+        if channel in self.channels:
+            self.channels.discard(channel)
+            await self._broker._detach(channel, self)
+
+    async def get(self) -> str:
+        event = await self._queue.get()
+        if event is None:
+            if self.overflowed:
+                raise SubscriberOverflow
+            if self._gap:
+                self._gap = False
+                raise SubscriberGap
+            return await self.get()
+        return event
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[str]:
+        while True:
+            yield await self.get()
+
+
+class Broker(Protocol):
+    async def connect(self) -> None: ...
+    async def disconnect(self) -> None: ...
+    async def publish(self, channel: str, event: str) -> None: ...
+    async def ping(self) -> bool: ...
+    def subscribe(self, *channels: str) -> contextlib.AbstractAsyncContextManager[Subscription]: ...
+    async def _attach(self, channel: str, sub: Subscription) -> None: ...
+    async def _detach(self, channel: str, sub: Subscription) -> None: ...
+
+
+class _LocalFanout:
+    """The channel → local subscriptions table both backends keep."""
+
+    def __init__(self, queue_size: int) -> None:
+        self.queue_size = queue_size
+        self.local: dict[str, set[Subscription]] = {}
+
+    def fan_out(self, channel: str, event: str) -> None:
+        for sub in tuple(self.local.get(channel, ())):
+            sub.deliver(event)
+
+    @contextlib.asynccontextmanager
+    async def _subscription(self, broker: Broker, channels: tuple[str, ...]) -> AsyncIterator[Subscription]:
+        sub = Subscription(broker, self.queue_size)
+        try:
+            for channel in channels:
+                await sub.add(channel)
+            yield sub
+        finally:
+            for channel in tuple(sub.channels):
+                await sub.remove(channel)
+
+
+class MemoryBroker(_LocalFanout):
+    def __init__(self, queue_size: int = 256) -> None:
+        super().__init__(queue_size)
+
+    async def connect(self) -> None:
+        return None
+
+    async def disconnect(self) -> None:
+        self.local.clear()
+
+    async def publish(self, channel: str, event: str) -> None:
+        self.fan_out(channel, event)
+
+    async def ping(self) -> bool:
+        return True
+
+    def subscribe(self, *channels: str) -> contextlib.AbstractAsyncContextManager[Subscription]:
+        return self._subscription(self, channels)
+
+    async def _attach(self, channel: str, sub: Subscription) -> None:
+        self.local.setdefault(channel, set()).add(sub)
+
+    async def _detach(self, channel: str, sub: Subscription) -> None:
+        subs = self.local.get(channel)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self.local[channel]
+
+
+def create_broker(url: str, queue_size: int = 256) -> Broker:
+    if url.startswith("memory://"):
+        return MemoryBroker(queue_size)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from chat.broker_redis import RedisBroker
+
+        return RedisBroker(url, queue_size)
+    raise ValueError(f"unknown broker URL scheme: {url.split(':', 1)[0]!r} (use memory:// or redis://)")

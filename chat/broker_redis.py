@@ -1,0 +1,114 @@
+"""Redis pub/sub backend: one subscriber connection per process, multiplexed over local subscriptions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from chat.broker import Subscription, _LocalFanout
+
+log = logging.getLogger("pnav.broker")
+
+# Keeps the pub/sub connection open even when no socket is subscribed (redis-py needs one channel).
+CONTROL_CHANNEL = "pnav:control"
+
+
+class RedisBroker(_LocalFanout):
+    def __init__(self, url: str, queue_size: int = 256) -> None:
+        super().__init__(queue_size)
+        self.url = url
+        # Short timeouts: a publish that hangs would hold a message handler; the database already has the message,
+        # so a failed publish only delays live delivery until the receiver resyncs.
+        self._client: aioredis.Redis = aioredis.Redis.from_url(
+            url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
+        )
+        self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+        self._lock = asyncio.Lock()
+        self._reader: asyncio.Task[None] | None = None
+        self._closing = False
+
+    async def connect(self) -> None:
+        await self._pubsub.subscribe(CONTROL_CHANNEL)
+        self._reader = asyncio.create_task(self._read_forever(), name="pnav-redis-reader")
+
+    async def disconnect(self) -> None:
+        self._closing = True
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, RedisError):
+                await self._reader
+        with contextlib.suppress(RedisError, RuntimeError):
+            await self._pubsub.aclose()
+        await self._client.aclose()
+
+    async def publish(self, channel: str, event: str) -> None:
+        try:
+            await self._client.publish(channel, event)
+        except (RedisError, OSError) as exc:
+            # Live delivery is best effort; subscribers detect the seq gap and read the database.
+            log.warning("publish failed on %s: %s", channel.split(":")[1] if ":" in channel else "?", exc)
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._client.ping())
+        except (RedisError, OSError):
+            return False
+
+    def subscribe(self, *channels: str) -> contextlib.AbstractAsyncContextManager[Subscription]:
+        return self._subscription(self, channels)
+
+    async def _attach(self, channel: str, sub: Subscription) -> None:
+        subs = self.local.setdefault(channel, set())
+        subs.add(sub)
+        if len(subs) == 1:
+            async with self._lock:
+                with contextlib.suppress(RedisError, OSError):
+                    await self._pubsub.subscribe(channel)
+
+    async def _detach(self, channel: str, sub: Subscription) -> None:
+        subs = self.local.get(channel)
+        if subs is None:
+            return
+        subs.discard(sub)
+        if not subs:
+            del self.local[channel]
+            async with self._lock:
+                with contextlib.suppress(RedisError, OSError):
+                    await self._pubsub.unsubscribe(channel)
+
+    async def _read_forever(self) -> None:
+        delay = 0.1
+        while not self._closing:
+            try:
+                message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                delay = 0.1
+            except (RedisError, OSError, RuntimeError) as exc:
+                log.warning("redis subscriber connection lost: %s", exc)
+                await self._reconnect()
+                # Back off with jitter (0.1 s doubling to 5 s) so N processes do not hammer a restarting Redis.
+                await asyncio.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 5.0)
+                continue
+            if message is None or message.get("type") != "message":
+                continue
+            channel = message["channel"].decode()
+            data = message["data"]
+            self.fan_out(channel, data.decode() if isinstance(data, bytes) else str(data))
+
+    async def _reconnect(self) -> None:
+        async with self._lock:
+            with contextlib.suppress(RedisError, OSError, RuntimeError):
+                await self._pubsub.aclose()
+            self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await self._pubsub.subscribe(CONTROL_CHANNEL, *self.local.keys())
+            except (RedisError, OSError):
+                return
+        # Events published while we were away are gone: every local subscriber catches up from the database.
+        for subs in self.local.values():
+            for sub in subs:
+                sub.signal_gap()

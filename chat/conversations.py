@@ -1,0 +1,128 @@
+"""What happens to a conversation, for every package: post, take, close, flag — committed, then published.
+
+Channels: ``conv:<id>`` carries the frames of one conversation (message, card, typing, joined, left, closed…);
+``queue:<force>:<category>`` carries the ordered queue after every change.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from chat import store
+from chat.models import CATEGORIES
+from chat.protocol import dumps
+from chat.state import ChatState
+
+
+def conversation_channel(conversation_id: str) -> str:
+    return f"conv:{conversation_id}"
+
+
+def queue_channel(force: str, category: str) -> str:
+    return f"queue:{force}:{category}"
+
+
+async def publish(state: ChatState, conversation_id: str, frame: dict[str, Any]) -> None:
+    """Publish a frame to everyone in the conversation (it carries the conversation id for consoles)."""
+    await state.broker.publish(conversation_channel(conversation_id), dumps({**frame, "conversation": conversation_id}))
+
+
+async def post(
+    state: ChatState,
+    conversation_id: str,
+    *,
+    author: str,
+    body: str,
+    client_id: str | None = None,
+    author_id: str | None = None,
+    kind: str = "text",
+) -> store.Appended:
+    """Commit a message, then publish it. Raises store.ConversationClosed."""
+    appended = await store.append(
+        state.sessions, conversation_id, author=author, body=body, client_id=client_id, author_id=author_id,
+        kind=kind,
+    )
+    if not appended.duplicate:
+        await publish(state, conversation_id, appended.message.frame())
+    return appended
+
+
+async def post_card(state: ChatState, conversation_id: str, card: dict[str, Any], *, author: str,
+                    author_id: str | None = None) -> store.Appended:
+    """A card (orientation, evidence advice…) is a message of kind card: it keeps its seq in the transcript."""
+    return await post(state, conversation_id, author=author, author_id=author_id, kind="card",
+                      body=json.dumps(card, ensure_ascii=False))
+
+
+async def publish_queue(state: ChatState, force: str, category: str) -> None:
+    """Publish the ordered queue of (force, category); ``at`` lets subscribers drop a stale snapshot."""
+    at = time.time()
+    items = await store.queue(state.sessions, force, category)
+    await state.broker.publish(
+        queue_channel(force, category),
+        dumps({"type": "queue_state", "force": force, "category": category, "at": at,
+               "items": [item.as_json() for item in items]}),
+    )
+
+
+async def publish_all_queues(state: ChatState, forces: tuple[str, ...] = ("police", "gendarmerie")) -> None:
+    for force in forces:
+        for category in CATEGORIES:
+            await publish_queue(state, force, category)
+
+
+async def take(state: ChatState, conversation_id: str, account_id: str, force: str, who: str = "operator") -> bool:
+    """Atomically take a queued conversation; the winner's join is published and the queue updated."""
+    if not await store.take(state.sessions, conversation_id, account_id, force):
+        return False
+    conversation = await store.get(state.sessions, conversation_id)
+    await publish(state, conversation_id, {"type": "joined", "who": who})
+    if conversation is not None:
+        await publish_queue(state, conversation.force, conversation.category)
+    return True
+
+
+async def finish(
+    state: ChatState,
+    conversation_id: str,
+    *,
+    status: str,
+    outcome: str | None = None,
+    by: str = "operator",
+    only_assigned_to: str | None = None,
+) -> bool:
+    """Close (operator) or abandon (visitor left): publish ``left`` and ``closed``, refresh the queue."""
+    conversation = await store.get(state.sessions, conversation_id)
+    if conversation is None:
+        return False
+    done = await store.finish(
+        state.sessions, conversation_id, status=status, outcome=outcome, only_assigned_to=only_assigned_to
+    )
+    if not done:
+        return False
+    await publish(state, conversation_id, {"type": "left", "who": by})
+    await publish(state, conversation_id, {"type": "closed", "status": status})
+    if conversation.status == "queued":
+        await publish_queue(state, conversation.force, conversation.category)
+    return True
+
+
+async def set_flags(state: ChatState, conversation_id: str, *, emergency: bool, minor: bool) -> None:
+    await store.set_flags(state.sessions, conversation_id, emergency=emergency, minor=minor)
+    conversation = await store.get(state.sessions, conversation_id)
+    await publish(state, conversation_id, {"type": "flags", "emergency": emergency, "minor": minor})
+    if conversation is not None and conversation.status == "queued":
+        await publish_queue(state, conversation.force, conversation.category)
+
+
+async def transcript(state: ChatState, conversation_id: str, after: int = 0) -> list[dict[str, object]]:
+    """Every frame after ``after``, in seq order (all pages)."""
+    frames: list[dict[str, object]] = []
+    while True:
+        page = await store.messages_after(state.sessions, conversation_id, after)
+        frames.extend(m.frame() for m in page)
+        if len(page) < store.REPLAY_PAGE:
+            return frames
+        after = page[-1].seq

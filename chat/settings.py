@@ -1,0 +1,102 @@
+"""One settings object, read once from the environment (``PNAV_…``) when the app starts."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = PROJECT_ROOT / "var"
+DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{VAR_DIR / 'pnav.sqlite3'}"
+
+
+class ConfigurationError(Exception):
+    """Raised when the environment does not describe a runnable pnav (missing secret in production, bad value)."""
+
+
+def _dev_secret(name: str) -> str:
+    """A development secret, generated once and kept under var/ so restarts keep sessions valid."""
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    path = VAR_DIR / "dev-secrets.json"
+    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    if name not in stored:
+        stored[name] = secrets.token_urlsafe(32)
+        path.write_text(json.dumps(stored))
+        path.chmod(0o600)
+    return stored[name]
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str = "memory://"
+    environment: str = "development"
+    secret_key: str = ""
+    # Frames above this size are refused: a chat message is text typed on a phone; 16 KiB leaves room for
+    # JSON escaping of a 4,000-character message while keeping a hostile client from making us parse megabytes.
+    max_frame_bytes: int = 16_384
+    # Longest message body in characters: about two screens of a phone, enough for a long account of facts;
+    # longer texts are asked to be split, which also keeps each message readable for the operator.
+    max_message_chars: int = 4_000
+    # Per-subscriber buffer of broker events: a healthy socket drains in milliseconds; 256 pending frames means
+    # the client stopped reading, so it is disconnected (it resumes by seq) rather than growing our memory.
+    subscriber_queue_size: int = 256
+    # Visitor tokens stop working this long after the conversation is closed or abandoned: long enough to read the
+    # last messages after a dropped connection, short enough that a borrowed phone does not keep a live credential.
+    token_grace_seconds: int = 3_600
+    # Connection pool: one process serves thousands of sockets but each database call is short; 10 connections
+    # (+10 overflow) keeps PostgreSQL's per-connection memory low while covering bursts on 2 cores.
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    trusted_origins: tuple[str, ...] = field(default_factory=tuple)
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def development(self) -> bool:
+        return self.environment == "development"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        environment = env.get("PNAV_ENV", "development")
+        if environment not in {"development", "production", "test"}:
+            raise ConfigurationError(f"PNAV_ENV must be development, production or test, not {environment!r}")
+        secret_key = env.get("PNAV_SECRET_KEY", "")
+        if not secret_key:
+            if environment == "production":
+                raise ConfigurationError("PNAV_SECRET_KEY is required in production (32+ random characters)")
+            secret_key = _dev_secret("secret_key") if environment == "development" else secrets.token_urlsafe(32)
+        elif environment == "production" and len(secret_key) < 32:
+            raise ConfigurationError("PNAV_SECRET_KEY must be at least 32 characters long")
+        origins = tuple(o.strip().rstrip("/") for o in env.get("PNAV_TRUSTED_ORIGINS", "").split(",") if o.strip())
+        return cls(
+            database_url=env.get("PNAV_DATABASE_URL", DEFAULT_DATABASE_URL),
+            redis_url=env.get("PNAV_REDIS_URL", "memory://"),
+            environment=environment,
+            secret_key=secret_key,
+            max_frame_bytes=_int(env, "PNAV_MAX_FRAME_BYTES", cls.max_frame_bytes),
+            max_message_chars=_int(env, "PNAV_MAX_MESSAGE_CHARS", cls.max_message_chars),
+            subscriber_queue_size=_int(env, "PNAV_SUBSCRIBER_QUEUE_SIZE", cls.subscriber_queue_size),
+            token_grace_seconds=_int(env, "PNAV_TOKEN_GRACE_SECONDS", cls.token_grace_seconds),
+            db_pool_size=_int(env, "PNAV_DB_POOL_SIZE", cls.db_pool_size),
+            db_max_overflow=_int(env, "PNAV_DB_MAX_OVERFLOW", cls.db_max_overflow),
+            trusted_origins=origins,
+            extra={k: v for k, v in env.items() if k.startswith("PNAV_")},
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be an integer, not {raw!r}") from exc
+    if value <= 0:
+        raise ConfigurationError(f"{name} must be positive")
+    return value

@@ -1,0 +1,27 @@
+"""The typed state the lifespan opens once and every handler reads from ``request.app.state.pnav``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.requests import HTTPConnection
+
+from chat.broker import Broker
+from chat.settings import Settings
+
+
+@dataclass
+class ChatState:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    broker: Broker
+    # Other packages keep their per-process helpers here (rate limiters, key material), by package name.
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+
+def state_of(conn: HTTPConnection) -> ChatState:
+    state: ChatState = conn.app.state.pnav
+    return state

@@ -1,0 +1,261 @@
+"""Database operations on conversations and messages. Every write that others rely on is committed here first."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chat.db import utcnow
+from chat.models import Conversation, Message, Participant
+
+OPEN_STATUSES = ("queued", "active")
+# Replay is paged so a client resuming after a long absence does not load a whole transcript at once.
+REPLAY_PAGE = 500
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    """The visitor's only credential: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def new_id() -> str:
+    return secrets.token_hex(16)
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    conversation_id: str
+    seq: int
+    author: str
+    kind: str
+    body: str
+    client_id: str | None
+    created_at: datetime
+
+    def frame(self) -> dict[str, object]:
+        at = self.created_at.isoformat().replace("+00:00", "Z")
+        if self.kind == "card":
+            card = json.loads(self.body)
+            return {"type": "card", "seq": self.seq, "author": self.author, "at": at, **card}
+        return {"type": "message", "seq": self.seq, "author": self.author, "body": self.body, "at": at}
+
+
+@dataclass(frozen=True)
+class Appended:
+    message: StoredMessage
+    duplicate: bool
+
+
+class ConversationClosed(Exception):
+    """The conversation no longer accepts messages."""
+
+
+def _stored(row: Message) -> StoredMessage:
+    return StoredMessage(row.conversation_id, row.seq, row.author, row.kind, row.body, row.client_id, row.created_at)
+
+
+@dataclass
+class NewConversation:
+    category: str
+    requester_role: str
+    postal_code: str
+    insee: str
+    commune_name: str
+    department: str
+    force: str
+    local_service_id: str | None
+    local_service_approximate: bool
+
+
+async def create_conversation(sessions: async_sessionmaker[AsyncSession], new: NewConversation) -> tuple[
+    Conversation, str
+]:
+    token = new_token()
+    now = utcnow()
+    conversation = Conversation(
+        id=new_id(), token_hash=hash_token(token), status="queued", priority=2, emergency=False, minor=False,
+        last_seq=0, created_at=now, queued_at=now, visitor_seen_at=now, **vars(new),
+    )
+    async with sessions.begin() as session:
+        session.add(conversation)
+    return conversation, token
+
+
+async def by_token(sessions: async_sessionmaker[AsyncSession], token: str) -> Conversation | None:
+    async with sessions() as session:
+        return await session.scalar(select(Conversation).where(Conversation.token_hash == hash_token(token)))
+
+
+async def get(sessions: async_sessionmaker[AsyncSession], conversation_id: str) -> Conversation | None:
+    async with sessions() as session:
+        return await session.get(Conversation, conversation_id)
+
+
+async def _existing(session: AsyncSession, conversation_id: str, client_id: str) -> Message | None:
+    return await session.scalar(
+        select(Message).where(Message.conversation_id == conversation_id, Message.client_id == client_id)
+    )
+
+
+async def append(
+    sessions: async_sessionmaker[AsyncSession],
+    conversation_id: str,
+    *,
+    author: str,
+    body: str,
+    client_id: str | None = None,
+    author_id: str | None = None,
+    kind: str = "text",
+) -> Appended:
+    """Commit one message with the next dense seq; a retried client_id returns the first one unchanged."""
+    for _attempt in range(3):
+        try:
+            async with sessions.begin() as session:
+                if client_id is not None and (row := await _existing(session, conversation_id, client_id)):
+                    return Appended(_stored(row), duplicate=True)
+                now = utcnow()
+                values: dict[str, object] = {"last_seq": Conversation.last_seq + 1}
+                if author == "operator":
+                    values["first_reply_at"] = func.coalesce(Conversation.first_reply_at, now)
+                # The row lock this UPDATE takes serialises writers of one conversation: seq stays dense.
+                seq = await session.scalar(
+                    update(Conversation)
+                    .where(Conversation.id == conversation_id, Conversation.status.in_(OPEN_STATUSES))
+                    .values(**values)
+                    .returning(Conversation.last_seq)
+                )
+                if seq is None:
+                    raise ConversationClosed(conversation_id)
+                message = Message(
+                    conversation_id=conversation_id, seq=seq, author=author, author_id=author_id, kind=kind,
+                    body=body, client_id=client_id, created_at=now,
+                )
+                session.add(message)
+            return Appended(_stored(message), duplicate=False)
+        except IntegrityError:
+            # Two sends with the same client_id raced: the loser finds the winner's row on the next attempt.
+            if client_id is None:
+                raise
+    raise RuntimeError("could not append message")  # pragma: no cover - three races in a row
+
+
+async def messages_after(
+    sessions: async_sessionmaker[AsyncSession], conversation_id: str, after: int, limit: int = REPLAY_PAGE
+) -> list[StoredMessage]:
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(Message)
+            .where(Message.conversation_id == conversation_id, Message.seq > after)
+            .order_by(Message.seq)
+            .limit(limit)
+        )
+        return [_stored(row) for row in rows]
+
+
+async def take(
+    sessions: async_sessionmaker[AsyncSession], conversation_id: str, account_id: str, force: str
+) -> bool:
+    """Atomically give a queued conversation of ``force`` to one operator: exactly one concurrent caller wins."""
+    now = utcnow()
+    async with sessions.begin() as session:
+        result = await session.execute(
+            update(Conversation)
+            .where(
+                Conversation.id == conversation_id,
+                Conversation.status == "queued",
+                Conversation.force == force,
+            )
+            .values(status="active", assigned_to=account_id, taken_at=func.coalesce(Conversation.taken_at, now))
+            .returning(Conversation.id)
+        )
+        won = result.first() is not None
+        if won:
+            session.add(Participant(conversation_id=conversation_id, account_id=account_id, role="operator"))
+        return won
+
+
+async def finish(
+    sessions: async_sessionmaker[AsyncSession],
+    conversation_id: str,
+    *,
+    status: str,
+    outcome: str | None = None,
+    only_assigned_to: str | None = None,
+) -> bool:
+    """Move an open conversation to closed/abandoned. Returns False when it was already finished."""
+    conditions = [Conversation.id == conversation_id, Conversation.status.in_(OPEN_STATUSES)]
+    if only_assigned_to is not None:
+        conditions.append(Conversation.assigned_to == only_assigned_to)
+    async with sessions.begin() as session:
+        result = await session.execute(
+            update(Conversation)
+            .where(and_(*conditions))
+            .values(status=status, outcome=outcome, closed_at=utcnow())
+            .returning(Conversation.id)
+        )
+        return result.first() is not None
+
+
+async def touch_visitor(sessions: async_sessionmaker[AsyncSession], conversation_id: str) -> None:
+    async with sessions.begin() as session:
+        await session.execute(
+            update(Conversation).where(Conversation.id == conversation_id).values(visitor_seen_at=utcnow())
+        )
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    id: str
+    category: str
+    queued_at: datetime
+    emergency: bool
+    minor: bool
+    department: str
+    commune_name: str
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.id, "category": self.category, "queued_at": self.queued_at.isoformat().replace("+00:00", "Z"),
+            "emergency": self.emergency, "minor": self.minor, "department": self.department,
+            "commune": self.commune_name,
+        }
+
+
+def priority_of(emergency: bool, minor: bool) -> int:
+    """Queue order: emergency first, then minors, then everyone else (oldest first within each)."""
+    return 0 if emergency else 1 if minor else 2
+
+
+async def set_flags(
+    sessions: async_sessionmaker[AsyncSession], conversation_id: str, *, emergency: bool, minor: bool
+) -> None:
+    async with sessions.begin() as session:
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id)
+            .values(emergency=emergency, minor=minor, priority=priority_of(emergency, minor))
+        )
+
+
+async def queue(sessions: async_sessionmaker[AsyncSession], force: str, category: str) -> list[QueueItem]:
+    async with sessions() as session:
+        rows = await session.execute(
+            select(
+                Conversation.id, Conversation.category, Conversation.queued_at, Conversation.emergency,
+                Conversation.minor, Conversation.department, Conversation.commune_name,
+            )
+            .where(Conversation.force == force, Conversation.category == category, Conversation.status == "queued")
+            .order_by(Conversation.priority, Conversation.queued_at, Conversation.id)
+        )
+        return [QueueItem(*row) for row in rows]

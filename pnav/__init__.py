@@ -1,0 +1,1 @@
+"""The wiring of pnav: the app factory and the command line that put the packages together."""

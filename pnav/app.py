@@ -1,0 +1,78 @@
+"""The app factory: one Starlette app from every package's ``routes``, one lifespan, one typed state."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
+
+from chat.broker import create_broker
+from chat.db import create_engine, session_factory
+from chat.settings import Settings
+from chat.state import ChatState
+
+log = logging.getLogger("pnav")
+
+# Each package exposes ``routes`` and may expose ``background_tasks`` (coroutines taking the state, run for
+# the life of the process) and ``middleware``. Order matters for routes: more specific packages first.
+PACKAGE_MODULES = ("operators.web", "escalation.web", "routing.web", "chat.web")
+
+Background = Callable[[ChatState], Awaitable[None]]
+
+
+def _package(name: str) -> Any | None:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        return None
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    modules = [m for m in (_package(name) for name in PACKAGE_MODULES) if m is not None]
+    routes: list[BaseRoute] = [r for m in modules for r in getattr(m, "routes", [])]
+    tasks: list[Background] = [t for m in modules for t in getattr(m, "background_tasks", [])]
+    middleware: list[Middleware] = [mw for m in modules for mw in getattr(m, "middleware", [])]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url, pool_size=settings.db_pool_size,
+                               max_overflow=settings.db_max_overflow)
+        broker = create_broker(settings.redis_url, settings.subscriber_queue_size)
+        await broker.connect()
+        state = ChatState(settings=settings, engine=engine, sessions=session_factory(engine), broker=broker)
+        app.state.pnav = state
+        running = [asyncio.create_task(_supervised(task, state), name=getattr(task, "__name__", "task"))
+                   for task in tasks]
+        try:
+            yield
+        finally:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            await broker.disconnect()
+            await engine.dispose()
+
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+
+async def _supervised(task: Background, state: ChatState) -> None:
+    """Run a background task forever: an error is logged and the task restarts after a pause."""
+    while True:
+        try:
+            await task(state)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background task %s failed; restarting in 5 s", getattr(task, "__name__", "?"))
+            await asyncio.sleep(5)

@@ -1,0 +1,54 @@
+"""Routing: postal code -> commune -> competent force and local service; orientation to nearby support."""
+
+from routing.errors import (
+    CommuneRequired,
+    InseeNotInPostalCode,
+    InvalidPostalCode,
+    RoutingError,
+    UnknownPostalCode,
+)
+from routing.importer import import_data, main_import
+from routing.models import (
+    CATEGORIES,
+    FORCES,
+    Category,
+    Commune,
+    Force,
+    Helpline,
+    LocalService,
+    PostalCodeRouting,
+    Resolution,
+    SupportPoint,
+)
+from routing.orientation import all_helplines, emergency_numbers, helplines, nearby_support
+from routing.postal import lookup, resolve
+from routing.services import local_service, local_service_by_id, local_services
+
+__all__ = [
+    "CATEGORIES",
+    "FORCES",
+    "Category",
+    "Commune",
+    "CommuneRequired",
+    "Force",
+    "Helpline",
+    "InseeNotInPostalCode",
+    "InvalidPostalCode",
+    "LocalService",
+    "PostalCodeRouting",
+    "Resolution",
+    "RoutingError",
+    "SupportPoint",
+    "UnknownPostalCode",
+    "all_helplines",
+    "emergency_numbers",
+    "helplines",
+    "import_data",
+    "local_service",
+    "local_service_by_id",
+    "local_services",
+    "lookup",
+    "main_import",
+    "nearby_support",
+    "resolve",
+]

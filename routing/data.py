@@ -1,0 +1,134 @@
+"""Load the compact files of `routing/data/` once, lazily, into in-memory dictionaries."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+from routing.geo import Point
+from routing.models import Commune, Force, Helpline, LocalService, PostalCodeRouting
+from routing.names import fold
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+FILES = {
+    "communes": "communes.csv.gz",
+    "services": "services.csv.gz",
+    "support": "support_points.csv.gz",
+    "helplines": "helplines.csv",
+}
+
+
+@dataclass(frozen=True)
+class CommuneRecord:
+    """A commune and what routing needs about it beyond the public Commune."""
+
+    commune: Commune
+    population: int
+    rule: str  # "" (source decides), "split" (PN and GN in the commune) or "undetermined" (empty institution)
+    pn_service: str
+    pn_approx: bool
+    gn_service: str
+    gn_approx: bool
+    point: Point | None
+
+
+@dataclass(frozen=True)
+class SupportRecord:
+    """A support point row with its coordinates."""
+
+    id: str
+    kind: str
+    name: str
+    address: str
+    phone: str
+    contact: str
+    point: Point | None
+
+
+@dataclass(frozen=True)
+class Tables:
+    """All routing data, indexed for dictionary lookups."""
+
+    communes: dict[str, CommuneRecord]
+    postal_codes: dict[str, PostalCodeRouting]
+    services: dict[str, LocalService]
+    support: tuple[SupportRecord, ...]
+    helplines: dict[str, Helpline]
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    raw = path.read_bytes()
+    text = gzip.decompress(raw).decode("utf-8") if path.suffix == ".gz" else raw.decode("utf-8")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _point(row: dict[str, str]) -> Point | None:
+    return (float(row["lat"]), float(row["lon"])) if row["lat"] and row["lon"] else None
+
+
+def _force(value: str) -> Force | None:
+    return cast(Force, value) if value in ("police", "gendarmerie") else None
+
+
+def load_tables(data_dir: Path = DATA_DIR) -> Tables:
+    """Read every compact file of data_dir (no caching: use tables() in application code)."""
+    communes: dict[str, CommuneRecord] = {}
+    by_postal_code: dict[str, list[Commune]] = defaultdict(list)
+    for row in _read(data_dir / FILES["communes"]):
+        commune = Commune(row["insee"], row["name"], row["department"], _force(row["force"]))
+        communes[commune.insee] = CommuneRecord(
+            commune, int(row["population"] or 0), row["rule"], row["pn_service"], row["pn_approx"] == "1",
+            row["gn_service"], row["gn_approx"] == "1", _point(row),
+        )
+        for code in row["postal_codes"].split("|"):
+            by_postal_code[code].append(commune)
+    postal_codes = {}
+    for code, members in by_postal_code.items():
+        members.sort(key=lambda c: (fold(c.name), c.insee))
+        forces = {c.force for c in members}
+        postal_codes[code] = PostalCodeRouting(code, tuple(members), forces.pop() if len(forces) == 1 else None)
+    services = {
+        row["id"]: LocalService(
+            id=row["id"], name=row["name"], force=cast(Force, row["force"]), address=row["address"] or None,
+            phone=row["phone"] or None, insee=row["insee"] or None, approximate=False,
+        )
+        for row in _read(data_dir / FILES["services"])
+    }
+    support = tuple(
+        SupportRecord(r["id"], r["kind"], r["name"], r["address"], r["phone"], r["contact"], _point(r))
+        for r in _read(data_dir / FILES["support"])
+    )
+    helplines = {
+        row["number"]: Helpline(
+            row["number"], row["name"], row["purpose"], row["availability"], row["cost"], row["channels"]
+        )
+        for row in _read(data_dir / FILES["helplines"])
+    }
+    return Tables(communes, postal_codes, services, support, helplines)
+
+
+_lock = threading.Lock()
+_tables: Tables | None = None
+
+
+def tables() -> Tables:
+    """The routing tables, loaded on first use and then shared (thread-safe)."""
+    global _tables
+    if _tables is None:
+        with _lock:
+            if _tables is None:
+                _tables = load_tables()
+    return _tables
+
+
+def reset_cache() -> None:
+    """Forget the loaded tables (after an import rewrote the files)."""
+    global _tables
+    with _lock:
+        _tables = None
