@@ -1,4 +1,7 @@
-"""Routing: postal code -> commune -> competent force and local service; orientation to nearby support."""
+"""Routing: postal code -> commune -> competent force and local service; orientation to nearby support.
+
+The data import (`pnav data import`) lives in routing.importer: `main_import(argv)` and `import_data(...)`.
+"""
 
 from routing.errors import (
     CommuneRequired,
@@ -7,7 +10,6 @@ from routing.errors import (
     RoutingError,
     UnknownPostalCode,
 )
-from routing.importer import import_data, main_import
 from routing.models import (
     CATEGORIES,
     FORCES,
@@ -43,12 +45,10 @@ __all__ = [
     "all_helplines",
     "emergency_numbers",
     "helplines",
-    "import_data",
     "local_service",
     "local_service_by_id",
     "local_services",
     "lookup",
-    "main_import",
     "nearby_support",
     "resolve",
 ]

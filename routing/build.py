@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from routing.geo import Point, nearest
-from routing.names import DirectoryUnit, match_unit, place_tokens, slug
+from routing.names import DirectoryUnit, fold, match_unit, place_tokens, slug
 from routing.sources import ARRONDISSEMENT_PARENTS, CogCommune, CompetenceRow, DirectoryRow
 
 ROUTABLE_KINDS = ("commune-actuelle", "arrondissement-municipal")
@@ -42,6 +42,7 @@ class Compact:
     """The rows of the compact files, and counts worth reporting."""
 
     communes: list[Row] = field(default_factory=list)
+    postal_codes: list[Row] = field(default_factory=list)
     services: list[Row] = field(default_factory=list)
     support: list[Row] = field(default_factory=list)
     helplines: list[Row] = field(default_factory=list)
@@ -166,6 +167,9 @@ class _Builder:
             self.out.communes.append(self.commune_row(commune, competence.get(commune.insee, set()), pn, gn))
         for unit, brigade in (pair for pool in self.units_cache["gendarmerie"].values() for pair in pool):
             self.add_directory_service(brigade, "gendarmerie", unit.insee)  # every brigade can hold accounts
+        for code, members in sorted(self.by_postal_code.items()):  # display order: by name without accents
+            ordered = sorted(dict.fromkeys(members), key=lambda i: (fold(self.by_insee[i].name), i))
+            self.out.postal_codes.append({"postal_code": code, "communes": "|".join(ordered)})
         self.out.services = sorted(self.services.values(), key=lambda r: r["id"])
         self.out.support = self.support_rows()
         self.out.helplines = list(self.src.helplines)
@@ -193,7 +197,7 @@ class _Builder:
             "population": str(commune.population), "force": force, "rule": rule,
             "pn_service": pn_service, "pn_approx": "1" if pn_approx and pn_service else "",
             "gn_service": gn_service, "gn_approx": "1" if gn_approx and gn_service else "",
-            "lat": lat, "lon": lon, "postal_codes": "|".join(sorted(set(commune.postal_codes))),
+            "lat": lat, "lon": lon,
         }
 
     def support_rows(self) -> list[Row]:

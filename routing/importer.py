@@ -39,7 +39,8 @@ SOURCE_NAMES = {
 }
 COLUMNS = {
     "communes": ("insee", "name", "department", "population", "force", "rule", "pn_service", "pn_approx",
-                 "gn_service", "gn_approx", "lat", "lon", "postal_codes"),
+                 "gn_service", "gn_approx", "lat", "lon"),
+    "postal_codes": ("postal_code", "communes"),
     "services": ("id", "name", "force", "address", "phone", "insee"),
     "support": ("id", "kind", "name", "address", "phone", "contact", "lat", "lon"),
     "helplines": ("number", "name", "purpose", "availability", "cost", "channels"),
