@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 
 from chat.broker import Broker
+from chat.presence import Presence
 from chat.settings import Settings
 
 
@@ -18,6 +19,7 @@ class ChatState:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     broker: Broker
+    presence: Presence
     # Other packages keep their per-process helpers here (rate limiters, key material), by package name.
     extensions: dict[str, Any] = field(default_factory=dict)
 

@@ -15,6 +15,9 @@ from starlette.routing import BaseRoute
 
 from chat.broker import create_broker
 from chat.db import create_engine, session_factory
+from chat.errors import exception_handlers
+from chat.headers import SecurityHeaders
+from chat.presence import create_presence, heartbeat
 from chat.settings import Settings
 from chat.state import ChatState
 
@@ -22,7 +25,7 @@ log = logging.getLogger("pnav")
 
 # Each package exposes ``routes`` and may expose ``background_tasks`` (coroutines taking the state, run for
 # the life of the process) and ``middleware``. Order matters for routes: more specific packages first.
-PACKAGE_MODULES = ("operators.web", "escalation.web", "routing.web", "chat.web")
+PACKAGE_MODULES = ("operators.web", "escalation.web", "routing.web", "chat.pages", "chat.web")
 
 Background = Callable[[ChatState], Awaitable[None]]
 
@@ -49,20 +52,26 @@ def create_app(settings: Settings | None = None) -> Starlette:
                                max_overflow=settings.db_max_overflow)
         broker = create_broker(settings.redis_url, settings.subscriber_queue_size)
         await broker.connect()
-        state = ChatState(settings=settings, engine=engine, sessions=session_factory(engine), broker=broker)
+        presence = create_presence(settings.redis_url)
+        state = ChatState(settings=settings, engine=engine, sessions=session_factory(engine), broker=broker,
+                          presence=presence)
         app.state.pnav = state
         running = [asyncio.create_task(_supervised(task, state), name=getattr(task, "__name__", "task"))
                    for task in tasks]
+        running.append(asyncio.create_task(heartbeat(presence), name="presence-heartbeat"))
         try:
             yield
         finally:
             for task in running:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
+            await presence.close()
             await broker.disconnect()
             await engine.dispose()
 
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    middleware.insert(0, Middleware(SecurityHeaders, hsts=settings.environment == "production"))
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
+                     exception_handlers=dict(exception_handlers))
 
 
 async def _supervised(task: Background, state: ChatState) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 
 from alembic.config import Config
 
@@ -19,7 +20,14 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str) -> None:
     """Apply every package's migration branch (``heads``): packages own their tables independently."""
-    command.upgrade(alembic_config(database_url), "heads")
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        command.upgrade(alembic_config(database_url), "heads")
+        return
+    # Called from async code (tests, demo setup): Alembic's env runs its own event loop, so use a thread.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(command.upgrade, alembic_config(database_url), "heads").result()
 
 
 async def upgrade_async(database_url: str) -> None:

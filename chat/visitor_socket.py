@@ -1,0 +1,267 @@
+"""The visitor's WebSocket: hello → welcome → replay → live frames, with resume by seq and idempotent sends."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from chat import conversations, store
+from chat.broker import SubscriberGap, SubscriberOverflow, Subscription
+from chat.db import utcnow
+from chat.models import Conversation
+from chat.protocol import Hello, Leave, ProtocolError, Read, Resume, Send, Typing, dumps, error, parse
+from chat.ratelimit import TokenBucket
+from chat.state import ChatState
+
+log = logging.getLogger("pnav.visitor")
+
+# A phone on a slow network sends hello right after the socket opens; 15 s frees sockets that never speak.
+HELLO_TIMEOUT = 15.0
+CLOSE_BAD_TOKEN = 4401
+# The client stopped reading: it will reconnect and resume by seq (1013 = try again later).
+CLOSE_TOO_SLOW = 1013
+# A person types at most a message a second or so; a burst of 10 lets them paste several short lines.
+SEND_RATE, SEND_BURST = 2.0, 10.0
+# Typing notices are advisory: one every 2 s is enough for an indicator and caps fan-out.
+TYPING_INTERVAL = 2.0
+
+INVALID_TOKEN = (
+    "Cette conversation n'est plus disponible (elle est terminée ou le lien a expiré). "
+    "Vous pouvez en commencer une nouvelle depuis l'accueil."
+)
+CLOSED = "Cette conversation est terminée. Vous pouvez en commencer une nouvelle depuis l'accueil."
+RATE_LIMITED = "Vous envoyez des messages très vite : patientez quelques secondes puis réessayez."
+STORAGE_DOWN = (
+    "Votre message n'a pas pu être enregistré pour le moment. Il sera renvoyé automatiquement ; "
+    "en cas de danger, appelez le 17 ou le 112, ou envoyez un SMS au 114."
+)
+
+
+def token_usable(conversation: Conversation, grace_seconds: int) -> bool:
+    if conversation.status in store.OPEN_STATUSES:
+        return True
+    closed_at = conversation.closed_at
+    return closed_at is not None and utcnow() - closed_at < timedelta(seconds=grace_seconds)
+
+
+class VisitorSocket:
+    def __init__(self, state: ChatState, websocket: WebSocket) -> None:
+        self.state = state
+        self.ws = websocket
+        self.settings = state.settings
+        self.conversation: Conversation | None = None
+        self.last_seq = 0
+        self.position: int | None = None
+        self.queue_at = 0.0
+        self.send_bucket = TokenBucket(SEND_RATE, SEND_BURST)
+        self.last_typing = 0.0
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        await self.ws.send_text(dumps(frame))
+
+    async def run(self) -> None:
+        await self.ws.accept()
+        hello = await self._hello()
+        if hello is None:
+            return
+        conversation = self.conversation
+        assert conversation is not None
+        channels = [conversations.conversation_channel(conversation.id)]
+        queue_channel = conversations.queue_channel(conversation.force, conversation.category)
+        if conversation.status == "queued":
+            channels.append(queue_channel)
+        self.state.presence.connected(conversation.id)
+        try:
+            async with self.state.broker.subscribe(*channels) as sub:
+                # Subscribed before reading the database: nothing committed after this point can be missed.
+                await self._welcome(hello.after)
+                await self._loop(sub)
+        except WebSocketDisconnect:
+            pass
+        except SubscriberOverflow:
+            await self._close(CLOSE_TOO_SLOW)
+        finally:
+            self.state.presence.disconnected(conversation.id)
+            with contextlib.suppress(SQLAlchemyError, OSError):
+                await store.touch_visitor(self.state.sessions, conversation.id)
+
+    async def _hello(self) -> Hello | None:
+        while True:
+            try:
+                message = await asyncio.wait_for(self.ws.receive(), HELLO_TIMEOUT)
+            except TimeoutError:
+                await self.send(error("hello_required").frame())
+                await self._close(1008)
+                return None
+            if message["type"] == "websocket.disconnect":
+                return None
+            frame = parse(message.get("text") or message.get("bytes") or b"",
+                          max_bytes=self.settings.max_frame_bytes, max_chars=self.settings.max_message_chars)
+            if isinstance(frame, Hello):
+                break
+            await self.send((frame if isinstance(frame, ProtocolError) else error("hello_required")).frame())
+        conversation = await store.by_token(self.state.sessions, frame.token)
+        if conversation is None or not token_usable(conversation, self.settings.token_grace_seconds):
+            await self.send({"type": "error", "code": "invalid_token", "message": INVALID_TOKEN})
+            await self._close(CLOSE_BAD_TOKEN)
+            return None
+        self.conversation = conversation
+        return frame
+
+    async def _welcome(self, after: int) -> None:
+        conversation = self.conversation
+        assert conversation is not None
+        if conversation.status == "queued":
+            items = await store.queue(self.state.sessions, conversation.force, conversation.category)
+            ids = [item.id for item in items]
+            self.position = ids.index(conversation.id) + 1 if conversation.id in ids else None
+        await self.send({"type": "welcome", "conversation": conversation.id, "status": conversation.status,
+                         "position": self.position, "force": conversation.force, "category": conversation.category})
+        self.last_seq = after
+        await self._replay()
+        if conversation.status not in store.OPEN_STATUSES:
+            await self.send({"type": "closed", "status": conversation.status})
+
+    async def _replay(self) -> None:
+        conversation = self.conversation
+        assert conversation is not None
+        for frame in await conversations.transcript(self.state, conversation.id, self.last_seq):
+            await self.send(frame)
+            self.last_seq = int(str(frame["seq"]))
+
+    async def _loop(self, sub: Subscription) -> None:
+        receive: asyncio.Task[Any] = asyncio.ensure_future(self.ws.receive())
+        event: asyncio.Task[str] = asyncio.ensure_future(sub.get())
+        try:
+            while True:
+                done, _ = await asyncio.wait({receive, event}, return_when=asyncio.FIRST_COMPLETED)
+                if receive in done:
+                    message = receive.result()
+                    if message["type"] == "websocket.disconnect":
+                        return
+                    if not await self._on_client(message.get("text") or message.get("bytes") or b"", sub):
+                        return
+                    receive = asyncio.ensure_future(self.ws.receive())
+                if event in done:
+                    try:
+                        await self._on_event(event.result(), sub)
+                    except SubscriberGap:
+                        await self._replay()
+                    event = asyncio.ensure_future(sub.get())
+        finally:
+            for task in (receive, event):
+                task.cancel()
+            await asyncio.gather(receive, event, return_exceptions=True)
+
+    async def _on_event(self, raw: str, sub: Subscription) -> None:
+        frame = json.loads(raw)
+        kind = frame.get("type")
+        if kind in ("message", "card"):
+            seq = int(frame["seq"])
+            if seq <= self.last_seq:
+                return
+            if seq > self.last_seq + 1:
+                await self._replay()  # a publish was lost or overtaken: fill the gap from the database
+                return
+            frame.pop("conversation", None)
+            await self.send(frame)
+            self.last_seq = seq
+        elif kind == "queue_state":
+            await self._on_queue(frame)
+        elif kind in ("typing", "read"):
+            if frame.get("who") != "visitor":
+                frame.pop("conversation", None)
+                await self.send(frame)
+        elif kind == "joined":
+            await self._leave_queue(sub)
+            frame.pop("conversation", None)
+            await self.send(frame)
+        elif kind in ("left", "closed", "flags", "consent_request", "consent_result", "transferred"):
+            if kind == "closed":
+                await self._leave_queue(sub)
+            frame.pop("conversation", None)
+            await self.send(frame)
+
+    async def _on_queue(self, frame: dict[str, Any]) -> None:
+        conversation = self.conversation
+        assert conversation is not None
+        at = float(frame.get("at", 0))
+        if at < self.queue_at:
+            return  # an older snapshot overtaken by a newer one
+        self.queue_at = at
+        ids = [item["id"] for item in frame.get("items", [])]
+        if conversation.id not in ids:
+            return
+        position = ids.index(conversation.id) + 1
+        if position != self.position:
+            self.position = position
+            await self.send({"type": "queue", "position": position})
+
+    async def _leave_queue(self, sub: Subscription) -> None:
+        conversation = self.conversation
+        assert conversation is not None
+        self.position = None
+        await sub.remove(conversations.queue_channel(conversation.force, conversation.category))
+
+    async def _on_client(self, raw: str | bytes, sub: Subscription) -> bool:
+        """Handle one client frame; False ends the connection."""
+        conversation = self.conversation
+        assert conversation is not None
+        frame = parse(raw, max_bytes=self.settings.max_frame_bytes, max_chars=self.settings.max_message_chars)
+        if isinstance(frame, ProtocolError):
+            await self.send(frame.frame())
+        elif isinstance(frame, Send):
+            await self._on_send(frame)
+        elif isinstance(frame, Typing):
+            now = asyncio.get_running_loop().time()
+            if now - self.last_typing >= TYPING_INTERVAL:
+                self.last_typing = now
+                await conversations.publish(self.state, conversation.id, {"type": "typing", "who": "visitor"})
+        elif isinstance(frame, Read):
+            await conversations.publish(self.state, conversation.id,
+                                        {"type": "read", "who": "visitor", "seq": frame.seq})
+        elif isinstance(frame, Resume):
+            self.last_seq = frame.after
+            await self._replay()
+        elif isinstance(frame, Leave):
+            await conversations.finish(self.state, conversation.id, status="abandoned", by="visitor")
+            await self.send({"type": "closed", "status": "abandoned"})
+            await self._close(1000)
+            return False
+        else:
+            await self.send(error("unknown_frame").frame())
+        return True
+
+    async def _on_send(self, frame: Send) -> None:
+        conversation = self.conversation
+        assert conversation is not None
+        if not self.send_bucket.allow():
+            await self.send({"type": "error", "code": "rate_limited", "message": RATE_LIMITED,
+                             "client_id": frame.client_id})
+            return
+        try:
+            appended = await conversations.post(
+                self.state, conversation.id, author="visitor", body=frame.body, client_id=frame.client_id
+            )
+        except store.ConversationClosed:
+            await self.send({"type": "error", "code": "conversation_closed", "message": CLOSED,
+                             "client_id": frame.client_id})
+            return
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("send not stored: %s", type(exc).__name__)
+            await self.send({"type": "error", "code": "storage_unavailable", "message": STORAGE_DOWN,
+                             "client_id": frame.client_id, "retry": True})
+            return
+        await self.send({"type": "ack", "client_id": frame.client_id, "seq": appended.message.seq})
+
+    async def _close(self, code: int) -> None:
+        if self.ws.application_state != WebSocketState.DISCONNECTED:
+            with contextlib.suppress(RuntimeError, OSError):
+                await self.ws.close(code)

@@ -1,0 +1,160 @@
+"""HTTP and WebSocket endpoints of the chat core: start a conversation, health, the visitor socket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+import routing
+from chat import conversations, store
+from chat.db import utcnow
+from chat.errors import ApiError, read_json_object
+from chat.models import CATEGORIES, ROLES, Conversation
+from chat.state import ChatState, state_of
+from chat.visitor_socket import VisitorSocket
+
+log = logging.getLogger("pnav")
+
+UNKNOWN_CATEGORY = "Ce type de tchat n'existe pas. Choisissez l'un des trois tchats proposés sur l'accueil."
+UNKNOWN_ROLE = "Indiquez si vous êtes victime, témoin, proche ou professionnel."
+# A visitor whose socket has been gone this long while queued or in a tchat has left: their conversation is
+# marked abandoned so the queue stays honest and the operator knows. Five minutes covers a phone that switches
+# networks, a tunnel or a locked screen; a person who comes back later starts a new tchat.
+ABANDON_AFTER = timedelta(minutes=5)
+# The sweeper looks every 30 s: abandonment is reported within 5½ minutes at worst.
+SWEEP_INTERVAL = 30.0
+
+
+def _routing_error(exc: routing.RoutingError) -> ApiError:
+    return ApiError(exc.status, exc.code, exc.message, **exc.details)
+
+
+async def healthz(request: Request) -> Response:
+    state = state_of(request)
+    try:
+        async with state.engine.connect() as connection:
+            await asyncio.wait_for(connection.execute(text("SELECT 1")), 3)
+        database = True
+    except (SQLAlchemyError, OSError, TimeoutError):
+        database = False
+    broker = await state.broker.ping()
+    if database and broker:
+        return JSONResponse({"status": "ok"})
+    return JSONResponse({"status": "unavailable", "database": database, "broker": broker}, status_code=503)
+
+
+async def routing_lookup(request: Request) -> Response:
+    try:
+        result = routing.lookup(request.query_params.get("postal_code", ""))
+    except routing.RoutingError as exc:
+        raise _routing_error(exc) from None
+    return JSONResponse(result.as_json())
+
+
+def _choice(data: dict[str, object], key: str, allowed: tuple[str, ...], code: str, message: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or value not in allowed:
+        raise ApiError(422, code, message)
+    return value
+
+
+async def create_conversation(request: Request) -> Response:
+    state = state_of(request)
+    data = await read_json_object(request)
+    category = _choice(data, "category", CATEGORIES, "unknown_category", UNKNOWN_CATEGORY)
+    role = _choice(data, "role", ROLES, "unknown_role", UNKNOWN_ROLE)
+    postal_code, insee = data.get("postal_code"), data.get("insee")
+    if not isinstance(postal_code, str):
+        postal_code = "" if postal_code is None else str(postal_code)
+    if insee is not None and not isinstance(insee, str):
+        raise ApiError(422, "insee_not_in_postal_code", "La commune choisie ne correspond pas à ce code postal.")
+    try:
+        resolved = routing.resolve(postal_code, insee or None)
+    except routing.RoutingError as exc:
+        raise _routing_error(exc) from None
+    service = resolved.local_service
+    conversation, token = await store.create_conversation(
+        state.sessions,
+        store.NewConversation(
+            category=category, requester_role=role, postal_code=resolved.postal_code, insee=resolved.insee,
+            commune_name=resolved.commune_name, department=resolved.department, force=resolved.force,
+            local_service_id=service.id if service else None,
+            local_service_approximate=service.approximate if service else False,
+        ),
+    )
+    await conversations.publish_queue(state, conversation.force, conversation.category)
+    return JSONResponse(
+        {"id": conversation.id, "token": token, "force": conversation.force, "department": conversation.department,
+         "insee": conversation.insee, "commune": conversation.commune_name, "status": conversation.status},
+        status_code=201,
+    )
+
+
+async def leave_conversation(request: Request) -> Response:
+    """Quick exit when the socket is not open (``navigator.sendBeacon``): the visitor's token ends the tchat."""
+    state = state_of(request)
+    data = await read_json_object(request)
+    token = data.get("token")
+    if not isinstance(token, str) or not token:
+        raise ApiError(422, "invalid_token", "Le jeton de conversation est manquant.")
+    conversation = await store.by_token(state.sessions, token)
+    if conversation is not None:
+        await conversations.finish(state, conversation.id, status="abandoned", by="visitor")
+    # The same answer whether or not the token existed: the endpoint reveals nothing.
+    return Response(status_code=204)
+
+
+async def visitor_socket(websocket: WebSocket) -> None:
+    await VisitorSocket(state_of(websocket), websocket).run()
+
+
+async def abandon_sweeper(state: ChatState) -> None:
+    """Mark abandoned the open conversations whose visitor has been gone longer than ABANDON_AFTER."""
+    while True:
+        await asyncio.sleep(SWEEP_INTERVAL)
+        with contextlib.suppress(SQLAlchemyError, OSError):
+            await sweep_abandoned(state)
+
+
+async def sweep_abandoned(state: ChatState) -> list[str]:
+    cutoff = utcnow() - ABANDON_AFTER
+    async with state.sessions() as session:
+        candidates = list(await session.scalars(
+            select(Conversation.id).where(
+                Conversation.status.in_(store.OPEN_STATUSES), Conversation.visitor_seen_at < cutoff
+            ).limit(1000)
+        ))
+    present = await state.presence.present(candidates)
+    gone = [cid for cid in candidates if cid not in present]
+    for conversation_id in gone:
+        await conversations.finish(state, conversation_id, status="abandoned", by="visitor")
+    return gone
+
+
+async def queue_refresher(state: ChatState) -> None:
+    """Republish every queue periodically: positions heal even if a publish was lost (Redis restart)."""
+    while True:
+        # 15 s: fresh enough for a waiting estimate, negligible load (6 small queries per process).
+        await asyncio.sleep(15)
+        with contextlib.suppress(SQLAlchemyError, OSError):
+            await conversations.publish_all_queues(state)
+
+
+routes: list[BaseRoute] = [
+    Route("/healthz", healthz),
+    Route("/api/v1/routing", routing_lookup),
+    Route("/api/v1/conversations", create_conversation, methods=["POST"]),
+    Route("/api/v1/conversations/leave", leave_conversation, methods=["POST"]),
+    WebSocketRoute("/ws/visitor", visitor_socket),
+]
+
+background_tasks = [abandon_sweeper, queue_refresher]

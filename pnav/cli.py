@@ -1,0 +1,115 @@
+"""The ``pnav`` command line. User errors end with a one-line reason and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+from chat.settings import ConfigurationError, Settings
+
+# Subcommands that other packages implement: name → (module, function taking argv and returning an exit code).
+DELEGATED: dict[str, tuple[str, str, str]] = {
+    "users": ("operators.cli", "main_users", "manage operator, psychologist, supervisor and service accounts"),
+    "demo": ("operators.cli", "main_demo", "create demo accounts and print their credentials once"),
+    "data": ("pnav.cli", "_main_data", "rebuild routing data from the official files (data import …)"),
+    "audit": ("escalation.cli", "main_audit", "verify the hash-chained audit log (audit verify)"),
+    "purge": ("escalation.cli", "main_purge", "delete what is past its retention period"),
+    "escalation": ("escalation.cli", "main_escalation", "identity lifting (escalation unseal …)"),
+    "opendata": ("operators.opendata", "main_opendata", "export aggregated open data (opendata export …)"),
+}
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from pnav import logs
+
+    settings = Settings.from_env()
+    if not settings.development and settings.environment == "production" and args.host not in ("127.0.0.1", "::1"):
+        print("pnav: serving directly on a public interface; put it behind a TLS proxy (see deploy/)", file=sys.stderr)
+    uvicorn.run(
+        "pnav.asgi:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=logs.config(),
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+        ws="websockets-sansio",
+        # Compression costs CPU and memory per socket for short chat frames, and compressed secrets leak length.
+        ws_per_message_deflate=False,
+        # The transport refuses frames over 64 KiB outright; below that the protocol answers in French.
+        ws_max_size=65_536,
+        # Pings every 20 s keep NAT/carrier idle timeouts (often 30–60 s on mobile) from dropping sockets and
+        # detect dead peers within 40 s.
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
+    )
+    return 0
+
+
+def _migrate(_: argparse.Namespace) -> int:
+    from pnav.migrate import upgrade
+
+    upgrade(Settings.from_env().database_url)
+    print("pnav: database is up to date")
+    return 0
+
+
+def _main_data(argv: list[str]) -> int:
+    if not argv or argv[0] != "import":
+        print("usage: pnav data import --sources DIR [--competence F] [--communes F] [--annuaire F]", file=sys.stderr)
+        return 2
+    from routing.importer import main_import
+
+    return main_import(argv[1:])
+
+
+def _delegate(module: str, function: str) -> Callable[[list[str]], int]:
+    def run(argv: list[str]) -> int:
+        try:
+            target = getattr(importlib.import_module(module), function)
+        except (ModuleNotFoundError, AttributeError):
+            print(f"pnav: this command is not available in this version ({module})", file=sys.stderr)
+            return 2
+        result: int = target(argv)
+        return result
+
+    return run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="pnav", description="pnav: tchat anonyme d'aide aux victimes")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the web app")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(handler=_serve)
+    sub.add_parser("migrate", help="bring the database to the latest schema").set_defaults(handler=_migrate)
+    for name, (_module, _function, help_text) in DELEGATED.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    if argv and argv[0] in DELEGATED:
+        module, function, _ = DELEGATED[argv[0]]
+        try:
+            return _delegate(module, function)(argv[1:])
+        except ConfigurationError as exc:
+            print(f"pnav: {exc}", file=sys.stderr)
+            return 2
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.handler(args)
+        return result
+    except ConfigurationError as exc:
+        print(f"pnav: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
