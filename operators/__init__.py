@@ -1,0 +1,1 @@
+"""Operators, psychologists, supervisors, local services and admins: accounts, sign-in, roles and consoles."""

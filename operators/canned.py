@@ -1,0 +1,44 @@
+"""Canned answers: the key messages operators insert in one click, maintained by supervisors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chat.db import utcnow
+from operators.models import CannedAnswer
+
+# Titles are button labels; bodies are chat messages, so they share the chat's message limit.
+MAX_TITLE = 120
+MAX_BODY = 4_000
+
+
+def as_json(answer: CannedAnswer) -> dict[str, Any]:
+    return {"id": answer.id, "title": answer.title, "body": answer.body}
+
+
+async def all_answers(sessions: async_sessionmaker[AsyncSession]) -> list[CannedAnswer]:
+    async with sessions() as session:
+        return list(await session.scalars(select(CannedAnswer).order_by(CannedAnswer.position, CannedAnswer.id)))
+
+
+async def save(sessions: async_sessionmaker[AsyncSession], answer_id: int | None, *, title: str, body: str,
+               position: int, by: str) -> bool:
+    """Create (no id) or update an answer; False when the id does not exist."""
+    async with sessions.begin() as session:
+        if answer_id is None:
+            session.add(CannedAnswer(title=title, body=body, position=position, updated_by=by, updated_at=utcnow()))
+            return True
+        answer = await session.get(CannedAnswer, answer_id)
+        if answer is None:
+            return False
+        answer.title, answer.body, answer.position = title, body, position
+        answer.updated_by, answer.updated_at = by, utcnow()
+        return True
+
+
+async def remove(sessions: async_sessionmaker[AsyncSession], answer_id: int) -> None:
+    async with sessions.begin() as session:
+        await session.execute(delete(CannedAnswer).where(CannedAnswer.id == answer_id))

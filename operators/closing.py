@@ -1,0 +1,36 @@
+"""Closing a tchat with an outcome and a private note, including recording the outcome of an abandoned one."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from chat import conversations
+from chat.db import utcnow
+from chat.models import Conversation
+from chat.state import ChatState
+from operators.models import ClosingNote
+
+
+async def close(state: ChatState, conversation: Conversation, account_id: str, outcome: str, note: str) -> bool:
+    """Close a live tchat (or record the outcome of an abandoned one). False when there is nothing left to close."""
+    if conversation.status in ("queued", "active"):
+        done = await conversations.finish(state, conversation.id, status="closed", outcome=outcome, by="operator",
+                                          only_assigned_to=account_id)
+    else:
+        # The visitor left first: the tchat is already abandoned; the operator still records how it ended.
+        async with state.sessions.begin() as session:
+            result = await session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation.id, Conversation.status == "abandoned",
+                       Conversation.outcome.is_(None), Conversation.assigned_to == account_id)
+                .values(outcome=outcome).returning(Conversation.id)
+            )
+            done = result.first() is not None
+        if done:
+            await conversations.publish(state, conversation.id, {"type": "closed", "status": "abandoned",
+                                                                 "outcome": outcome})
+    if done and note:
+        async with state.sessions.begin() as session:
+            session.add(ClosingNote(conversation_id=conversation.id, account_id=account_id, note=note,
+                                    created_at=utcnow()))
+    return done

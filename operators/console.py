@@ -1,0 +1,329 @@
+"""The operator WebSocket ``/ws/operator``: one connection per console tab, for operators, psychologists and
+supervisors. Frames are documented in operators/README.md."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from typing import Any
+
+from sqlalchemy import select
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from chat import conversations, protocol, store
+from chat.broker import SubscriberGap, SubscriberOverflow, Subscription
+from chat.models import CATEGORIES, Conversation, Participant
+from chat.state import ChatState, state_of
+from operators import frames, sessions
+from operators.errors import error_frame
+from operators.models import Account
+from operators.origin import same_origin
+from operators.permissions import CONSOLE_ROLES, may_manage, may_read, may_write
+
+log = logging.getLogger("pnav.operators")
+
+# Heartbeat every 20 s: under the 60 s idle timeout of common proxies, and the session and account are
+# re-checked at least this often even when the console is silent (a disabled account is cut off within 20 s).
+HEARTBEAT_SECONDS = 20.0
+# Supervisors get a fresh snapshot every 5 s: queues move in minutes, 5 s feels live without loading the database.
+SUPERVISION_SECONDS = 5.0
+# 30 frames in a burst, refilled at 10 per second: typing signals plus sending fast never reach it; a runaway
+# script does, and gets an error frame instead of our CPU.
+RATE_BURST = 30.0
+RATE_PER_SECOND = 10.0
+
+CLOSE_UNAUTHORISED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_OVERFLOW = 4408
+
+
+def account_channel(account_id: str) -> str:
+    """Per-account channel: every console tab of that person learns of takes, transfers and joins."""
+    return f"account:{account_id}"
+
+
+PSYCHOLOGISTS_CHANNEL = "psychologists"
+
+
+class Console:
+    """One connected console; handlers use its helpers to check access and to answer."""
+
+    def __init__(self, state: ChatState, websocket: WebSocket, signed: sessions.Signed, sub: Subscription) -> None:
+        self.state = state
+        self.websocket = websocket
+        self.signed = signed
+        self.account: Account = signed.account
+        self.sub = sub
+        self.attached: set[str] = set()
+        self._tokens = RATE_BURST
+        self._refilled = time.monotonic()
+        self._send_lock = asyncio.Lock()
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        async with self._send_lock:
+            await self.websocket.send_text(protocol.dumps(frame))
+
+    async def error(self, code: str, conversation: str | None = None, **fmt: Any) -> None:
+        await self.send(error_frame(code, conversation, **fmt))
+
+    async def participating(self, conversation_id: str) -> bool:
+        async with self.state.sessions() as session:
+            found = await session.scalar(
+                select(Participant.id).where(
+                    Participant.conversation_id == conversation_id, Participant.account_id == self.account.id,
+                    Participant.role == "psychologist", Participant.left_at.is_(None),
+                )
+            )
+            return found is not None
+
+    async def conversation(self, fields: dict[str, Any], *, need: str) -> Conversation | None:
+        """The conversation named by the frame if this account may ``need`` (read|write|manage) it; otherwise an
+        error frame is sent and None returned."""
+        conversation_id = fields.get("conversation")
+        if not isinstance(conversation_id, str) or not conversation_id.isalnum() or len(conversation_id) > 64:
+            await self.error("invalid_field")
+            return None
+        conversation = await store.get(self.state.sessions, conversation_id)
+        if conversation is None:
+            await self.error("unknown_conversation", conversation_id)
+            return None
+        participating = self.account.role == "psychologist" and await self.participating(conversation_id)
+        if need == "read":
+            allowed = may_read(self.account, conversation, participating=participating)
+        elif need == "write":
+            allowed = may_write(self.account, conversation, participating=participating)
+            if not allowed and may_read(self.account, conversation, participating=participating):
+                await self.error("conversation_closed", conversation_id)
+                return None
+        else:
+            allowed = may_manage(self.account, conversation)
+        if not allowed:
+            await self.error("forbidden", conversation_id)
+            return None
+        return conversation
+
+    async def attach(self, conversation_id: str, extra: dict[str, Any] | None = None) -> None:
+        """Follow a conversation: subscribe first, then send its summary and transcript (the client dedups by seq)."""
+        await self.sub.add(conversations.conversation_channel(conversation_id))
+        self.attached.add(conversation_id)
+        conversation = await store.get(self.state.sessions, conversation_id)
+        if conversation is None:
+            return
+        extra = dict(extra or {})
+        if self.account.role == "operator" and "transfers" not in extra:
+            from operators.transfers import history
+
+            extra["transfers"] = await history(self, conversation_id)
+        await self.send({"type": "taken", **summary(conversation), **extra})
+        await self.replay(conversation_id, 0)
+
+    async def detach(self, conversation_id: str, reason: str) -> None:
+        await self.sub.remove(conversations.conversation_channel(conversation_id))
+        self.attached.discard(conversation_id)
+        await self.send({"type": "released", "conversation": conversation_id, "reason": reason})
+
+    async def replay(self, conversation_id: str, after: int) -> None:
+        for frame in await conversations.transcript(self.state, conversation_id, after):
+            await self.send({**frame, "conversation": conversation_id})
+
+    def rate_ok(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(RATE_BURST, self._tokens + (now - self._refilled) * RATE_PER_SECOND)
+        self._refilled = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+
+def summary(conversation: Conversation) -> dict[str, Any]:
+    def iso(value: Any) -> str | None:
+        return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+    return {
+        "conversation": conversation.id, "category": conversation.category, "role": conversation.requester_role,
+        "status": conversation.status, "force": conversation.force, "department": conversation.department,
+        "commune": conversation.commune_name, "postal_code": conversation.postal_code,
+        "emergency": conversation.emergency, "minor": conversation.minor, "outcome": conversation.outcome,
+        "queued_at": iso(conversation.queued_at), "taken_at": iso(conversation.taken_at),
+        "last_seq": conversation.last_seq,
+    }
+
+
+async def _open_conversations(state: ChatState, account: Account) -> list[str]:
+    """What this console follows at connection: taken tchats, or joined ones for a psychologist."""
+    async with state.sessions() as session:
+        if account.role == "operator":
+            # Live tchats, and abandoned ones whose outcome the operator has not recorded yet.
+            rows = await session.scalars(
+                select(Conversation.id).where(
+                    Conversation.assigned_to == account.id,
+                    (Conversation.status == "active")
+                    | ((Conversation.status == "abandoned") & Conversation.outcome.is_(None)),
+                ).order_by(Conversation.taken_at)
+            )
+            return list(rows)
+        if account.role == "psychologist":
+            rows = await session.scalars(
+                select(Participant.conversation_id).join(Conversation, Conversation.id == Participant.conversation_id)
+                .where(Participant.account_id == account.id, Participant.role == "psychologist",
+                       Participant.left_at.is_(None), Conversation.status == "active")
+            )
+            return list(rows)
+    return []
+
+
+async def queue_snapshot(state: ChatState, force: str, category: str) -> dict[str, Any]:
+    items = await store.queue(state.sessions, force, category)
+    return {"type": "queue_state", "force": force, "category": category, "at": time.time(),
+            "items": [item.as_json() for item in items]}
+
+
+async def endpoint(websocket: WebSocket) -> None:
+    state = state_of(websocket)
+    if not same_origin(websocket, state.settings.trusted_origins):
+        # Refused before the handshake completes: the browser sees a 403, a cross-site page learns nothing.
+        await websocket.close(code=CLOSE_FORBIDDEN)
+        return
+    signed = await sessions.lookup(state.sessions, websocket.cookies.get(sessions.COOKIE))
+    await websocket.accept()
+    if signed is None or signed.account.role not in CONSOLE_ROLES:
+        code = "not_signed_in" if signed is None else "forbidden"
+        await websocket.send_text(protocol.dumps(error_frame(code)))
+        await websocket.close(code=CLOSE_UNAUTHORISED if signed is None else CLOSE_FORBIDDEN)
+        return
+    account = signed.account
+    channels = [account_channel(account.id)]
+    if account.role in ("operator", "supervisor") and account.force:
+        channels += [conversations.queue_channel(account.force, c) for c in CATEGORIES]
+    if account.role == "psychologist":
+        channels.append(PSYCHOLOGISTS_CHANNEL)
+    try:
+        async with state.broker.subscribe(*channels) as sub:
+            console = Console(state, websocket, signed, sub)
+            await _welcome(console)
+            await _serve(console)
+    except (WebSocketDisconnect, SubscriberOverflow):
+        pass
+    finally:
+        with contextlib.suppress(Exception):
+            await sessions.console_closed(state.sessions, signed.session_id)
+        if websocket.client_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await websocket.close(code=CLOSE_OVERFLOW)
+
+
+async def _welcome(console: Console) -> None:
+    from operators import canned, invitations, office_hours
+
+    state, account = console.state, console.account
+    await sessions.heartbeat(state.sessions, console.signed.session_id)
+    schedule = office_hours.configured(state.settings)
+    await console.send({
+        "type": "welcome",
+        "account": {"username": account.username, "display_name": account.display_name, "role": account.role,
+                    "force": account.force},
+        "canned": [canned.as_json(a) for a in await canned.all_answers(state.sessions)],
+        "psychologists": office_hours.status_json(schedule),
+    })
+    if account.role in ("operator", "supervisor") and account.force:
+        for category in CATEGORIES:
+            await console.send(await queue_snapshot(state, account.force, category))
+    if account.role == "psychologist":
+        for invitation in await invitations.pending(state):
+            await console.send(invitation)
+    for conversation_id in await _open_conversations(state, account):
+        await console.attach(conversation_id)
+
+
+async def _serve(console: Console) -> None:
+    tasks = [asyncio.create_task(_read(console)), asyncio.create_task(_pump(console)),
+             asyncio.create_task(_heartbeat(console))]
+    if console.account.role == "supervisor":
+        tasks.append(asyncio.create_task(_supervise(console)))
+    try:
+        done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _read(console: Console) -> None:
+    settings = console.state.settings
+    while True:
+        raw = await console.websocket.receive_text()
+        if not console.rate_ok():
+            await console.error("rate_limited")
+            continue
+        data = protocol.decode(raw, settings.max_frame_bytes)
+        if isinstance(data, protocol.ProtocolError):
+            await console.send(data.frame())
+            continue
+        # Authorisation on every frame: the session may have been revoked or the account disabled meanwhile.
+        if not await sessions.still_valid(console.state.sessions, console.signed.session_id):
+            await console.error("not_signed_in")
+            await console.websocket.close(code=CLOSE_UNAUTHORISED)
+            return
+        registered = frames.lookup(data["type"])
+        if registered is None:
+            await console.error("unknown_frame")
+            continue
+        if console.account.role not in registered.roles:
+            await console.error("forbidden", data.get("conversation") if isinstance(data.get("conversation"), str)
+                                else None)
+            continue
+        try:
+            await registered.handler(console, data)
+        except store.ConversationClosed:
+            await console.error("conversation_closed", str(data.get("conversation")))
+        except Exception:
+            # A bug in one handler must not close the console: log without the frame (it may hold a message).
+            log.exception("operator frame %s failed", data["type"])
+            await console.error("internal")
+
+
+async def _pump(console: Console) -> None:
+    while True:
+        try:
+            event = await console.sub.get()
+        except SubscriberGap:
+            # Events may have been lost upstream: the client resumes every tab from its last seq.
+            await console.send({"type": "resync"})
+            if console.account.force and console.account.role in ("operator", "supervisor"):
+                for category in CATEGORIES:
+                    await console.send(await queue_snapshot(console.state, console.account.force, category))
+            continue
+        frame = json.loads(event)
+        kind = frame.get("type")
+        if kind == "attach":
+            await console.attach(frame["conversation"], frame.get("extra"))
+        elif kind == "detach":
+            if frame["conversation"] in console.attached:
+                await console.detach(frame["conversation"], frame.get("reason", ""))
+        else:
+            await console.send(frame)
+
+
+async def _heartbeat(console: Console) -> None:
+    while True:
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+        if not await sessions.still_valid(console.state.sessions, console.signed.session_id):
+            await console.error("not_signed_in")
+            await console.websocket.close(code=CLOSE_UNAUTHORISED)
+            return
+        await sessions.heartbeat(console.state.sessions, console.signed.session_id)
+
+
+async def _supervise(console: Console) -> None:
+    from operators import supervision
+
+    while True:
+        force = console.account.force or ""
+        await console.send(await supervision.snapshot(console.state, force))
+        await asyncio.sleep(SUPERVISION_SECONDS)

@@ -1,0 +1,112 @@
+"""The built-in operator console frames: take, send, typing, read, resume, close, transfer, invitations, leave."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chat import conversations, protocol
+from operators import closing, frames, invitations, transfers
+from operators.console import Console, account_channel
+from operators.models import OUTCOMES
+
+OPERATOR = ("operator",)
+WRITERS = ("operator", "psychologist")
+READERS = ("operator", "psychologist", "supervisor")
+
+
+async def take(console: Console, fields: dict[str, Any]) -> None:
+    conversation_id = fields.get("conversation")
+    if not isinstance(conversation_id, str) or not conversation_id.isalnum() or len(conversation_id) > 64:
+        await console.error("invalid_field")
+        return
+    force = console.account.force or ""
+    if not await conversations.take(console.state, conversation_id, console.account.id, force):
+        await console.error("already_taken", conversation_id)
+        return
+    # Every tab of this operator follows the tchat (this one included): they all receive ``attach``.
+    await console.state.broker.publish(account_channel(console.account.id),
+                                       protocol.dumps({"type": "attach", "conversation": conversation_id}))
+
+
+async def send(console: Console, fields: dict[str, Any]) -> None:
+    parsed = protocol.parse(protocol.dumps(fields), max_bytes=console.state.settings.max_frame_bytes * 2,
+                            max_chars=console.state.settings.max_message_chars)
+    if isinstance(parsed, protocol.ProtocolError):
+        await console.send({**parsed.frame(), "conversation": fields.get("conversation")})
+        return
+    assert isinstance(parsed, protocol.Send)
+    conversation = await console.conversation(fields, need="write")
+    if conversation is None:
+        return
+    appended = await conversations.post(console.state, conversation.id, author=console.account.role,
+                                        author_id=console.account.id, body=parsed.body, client_id=parsed.client_id)
+    await console.send({"type": "ack", "conversation": conversation.id, "client_id": parsed.client_id,
+                        "seq": appended.message.seq})
+
+
+async def typing(console: Console, fields: dict[str, Any]) -> None:
+    conversation = await console.conversation(fields, need="write")
+    if conversation is not None:
+        await conversations.publish(console.state, conversation.id, {"type": "typing", "who": console.account.role})
+
+
+def _number(fields: dict[str, Any], key: str) -> int | None:
+    value = fields.get(key, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 2**31:
+        return None
+    return value
+
+
+async def read(console: Console, fields: dict[str, Any]) -> None:
+    seq = _number(fields, "seq")
+    if seq is None:
+        await console.error("invalid_field")
+        return
+    conversation = await console.conversation(fields, need="read")
+    if conversation is not None and console.account.role != "supervisor":
+        # The visitor may show « Lu » under their messages; a supervisor watching is not a reader of the tchat.
+        await conversations.publish(console.state, conversation.id,
+                                    {"type": "read", "who": console.account.role, "seq": seq})
+
+
+async def resume(console: Console, fields: dict[str, Any]) -> None:
+    after = _number(fields, "after")
+    if after is None:
+        await console.error("invalid_field")
+        return
+    conversation = await console.conversation(fields, need="read")
+    if conversation is None:
+        return
+    if conversation.id not in console.attached:
+        await console.sub.add(conversations.conversation_channel(conversation.id))
+        console.attached.add(conversation.id)
+    await console.replay(conversation.id, after)
+
+
+async def close(console: Console, fields: dict[str, Any]) -> None:
+    outcome = fields.get("outcome")
+    if outcome not in OUTCOMES:
+        await console.error("invalid_outcome", fields.get("conversation") if isinstance(fields.get("conversation"),
+                                                                                       str) else None)
+        return
+    note = protocol.clean_text(fields.get("note", ""), protocol.MAX_NOTE_CHARS, allow_empty=True)
+    if isinstance(note, protocol.ProtocolError):
+        await console.send(note.frame())
+        return
+    conversation = await console.conversation(fields, need="manage")
+    if conversation is None:
+        return
+    if not await closing.close(console.state, conversation, console.account.id, str(outcome), note):
+        await console.error("conversation_closed", conversation.id)
+
+
+frames.register("take", take, roles=OPERATOR)
+frames.register("send", send, roles=WRITERS)
+frames.register("typing", typing, roles=WRITERS)
+frames.register("read", read, roles=READERS)
+frames.register("resume", resume, roles=READERS)
+frames.register("close", close, roles=OPERATOR)
+frames.register("transfer", transfers.handle, roles=OPERATOR)
+frames.register("invite_psychologist", invitations.handle_invite, roles=OPERATOR)
+frames.register("accept_invitation", invitations.handle_accept, roles=("psychologist",))
+frames.register("leave", invitations.handle_leave, roles=("psychologist",))

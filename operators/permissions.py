@@ -1,0 +1,47 @@
+"""Who may do what with which conversation: pure rules over an account, a conversation and participation."""
+
+from __future__ import annotations
+
+from chat.models import Conversation
+from operators.models import Account
+
+CONSOLE_ROLES = ("operator", "psychologist", "supervisor")
+OPEN = ("queued", "active")
+
+
+def may_take(account: Account, conversation: Conversation) -> bool:
+    """Only an operator of the conversation's force takes it, and only while it waits in the queue."""
+    return account.role == "operator" and conversation.force == account.force and conversation.status == "queued"
+
+
+def may_read(account: Account, conversation: Conversation, *, participating: bool) -> bool:
+    """Read the transcript: the operator in charge, a psychologist who joined, a supervisor of that force."""
+    if account.role == "operator":
+        return conversation.assigned_to == account.id
+    if account.role == "psychologist":
+        return participating
+    if account.role == "supervisor":
+        return conversation.force == account.force
+    return False
+
+
+def may_write(account: Account, conversation: Conversation, *, participating: bool) -> bool:
+    """Write (send, typing): the operator in charge or a joined psychologist, while the tchat is live."""
+    if conversation.status != "active":
+        return False
+    if account.role == "operator":
+        return conversation.assigned_to == account.id
+    return account.role == "psychologist" and participating
+
+
+def may_manage(account: Account, conversation: Conversation) -> bool:
+    """Close, transfer, invite, flag, suggest: only the operator in charge stays in charge."""
+    return account.role == "operator" and conversation.assigned_to == account.id
+
+
+def sees_queue(account: Account, force: str) -> bool:
+    return account.role in ("operator", "supervisor") and account.force == force
+
+
+def may_edit_canned(account: Account) -> bool:
+    return account.role in ("supervisor", "admin")

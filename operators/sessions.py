@@ -1,0 +1,111 @@
+"""Server-side sessions: created at sign-in, checked on every request and frame, revocable, expiring."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chat.db import utcnow
+from operators.models import Account, AccountSession
+
+COOKIE = "pnav_session"
+# A session lasts at most one long shift (12 h) then the person signs in again, TOTP included.
+ABSOLUTE_LIFETIME = timedelta(hours=12)
+# Idle sessions end after 30 minutes: a console left open on a shared desk must not stay usable. A connected
+# console keeps its session alive through its WebSocket heartbeat.
+IDLE_TIMEOUT = timedelta(minutes=30)
+# last_seen_at is written at most once a minute per session, so busy consoles do not write on every request.
+TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A valid session and its account, as handlers see them."""
+
+    session_id: str
+    csrf_secret: str
+    account: Account
+
+
+def session_id_of(cookie_value: str) -> str:
+    return hashlib.sha256(cookie_value.encode()).hexdigest()
+
+
+async def open_session(sessions: async_sessionmaker[AsyncSession], account_id: str) -> str:
+    """Create a session and return the cookie value (only its hash is stored)."""
+    cookie = secrets.token_urlsafe(32)
+    now = utcnow()
+    async with sessions.begin() as session:
+        session.add(AccountSession(
+            id=session_id_of(cookie), account_id=account_id, csrf_secret=secrets.token_urlsafe(32),
+            created_at=now, last_seen_at=now, expires_at=now + ABSOLUTE_LIFETIME,
+        ))
+    return cookie
+
+
+def _alive(row: AccountSession, account: Account, now: datetime) -> bool:
+    return (
+        row.revoked_at is None and not account.disabled and row.expires_at > now
+        and row.last_seen_at + IDLE_TIMEOUT > now
+    )
+
+
+async def lookup(sessions: async_sessionmaker[AsyncSession], cookie_value: str | None, *, touch: bool = True) -> (
+    Signed | None
+):
+    """The live session for this cookie, or None (unknown, revoked, expired, idle too long, account disabled)."""
+    if not cookie_value or len(cookie_value) > 128:
+        return None
+    session_id = session_id_of(cookie_value)
+    now = utcnow()
+    async with sessions() as session:
+        found = (await session.execute(
+            select(AccountSession, Account).join(Account, Account.id == AccountSession.account_id)
+            .where(AccountSession.id == session_id)
+        )).first()
+        if found is None:
+            return None
+        row, account = found
+        if not _alive(row, account, now):
+            return None
+        if touch and row.last_seen_at + TOUCH_INTERVAL < now:
+            await session.execute(update(AccountSession).where(AccountSession.id == session_id)
+                                  .values(last_seen_at=now))
+            await session.commit()
+        return Signed(session_id, row.csrf_secret, account)
+
+
+async def still_valid(sessions: async_sessionmaker[AsyncSession], session_id: str) -> bool:
+    """Re-check a session already looked up (every WebSocket frame): revoked, expired or disabled → False."""
+    now = utcnow()
+    async with sessions() as session:
+        found = (await session.execute(
+            select(AccountSession, Account).join(Account, Account.id == AccountSession.account_id)
+            .where(AccountSession.id == session_id)
+        )).first()
+        return found is not None and _alive(found[0], found[1], now)
+
+
+async def heartbeat(sessions: async_sessionmaker[AsyncSession], session_id: str) -> None:
+    """A connected console is present and active: keep the session alive and mark it online."""
+    now = utcnow()
+    async with sessions.begin() as session:
+        await session.execute(update(AccountSession).where(AccountSession.id == session_id)
+                              .values(last_seen_at=now, console_seen_at=now))
+
+
+async def console_closed(sessions: async_sessionmaker[AsyncSession], session_id: str) -> None:
+    async with sessions.begin() as session:
+        await session.execute(update(AccountSession).where(AccountSession.id == session_id)
+                              .values(console_seen_at=None))
+
+
+async def revoke(sessions: async_sessionmaker[AsyncSession], session_id: str) -> None:
+    async with sessions.begin() as session:
+        await session.execute(update(AccountSession).where(AccountSession.id == session_id)
+                              .values(revoked_at=utcnow()))

@@ -1,0 +1,504 @@
+// Operator, psychologist and supervisor console: one WebSocket (/ws/operator), tchats in tabs.
+// Frames are documented in operators/README.md. The DOM is built with textContent only: nothing a visitor
+// types is ever parsed as HTML.
+import { AUTHORS, CATEGORIES, FORCES, OUTCOMES, REQUESTERS, clock, waited } from "./labels.js";
+
+const root = document.getElementById("console");
+const ROLE = root.dataset.role;
+const FORCE = root.dataset.force;
+const OTHER_FORCE = FORCE === "police" ? "gendarmerie" : "police";
+// Reconnect after 1 s, doubling up to 15 s: fast after a blip, gentle on a server that is restarting.
+const RECONNECT_MIN_MS = 1000;
+const RECONNECT_MAX_MS = 15000;
+// Typing signals at most every 3 s: the indicator on the other side lasts 5 s, so it never flickers.
+const TYPING_EVERY_MS = 3000;
+const TYPING_SHOWN_MS = 5000;
+// Waiting times in the queue are refreshed every 10 s: minutes are what matter.
+const QUEUE_TICK_MS = 10000;
+
+const chats = new Map(); // conversation id -> chat state
+const queues = new Map(); // category -> queue_state frame
+let socket = null;
+let backoff = RECONNECT_MIN_MS;
+let active = null;
+let canned = [];
+let pendingTake = null;
+const outbox = new Map(); // client_id -> send frame not yet acked (re-sent after a reconnect)
+const baseTitle = document.title;
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function send(frame) {
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+}
+
+function notice(text) {
+  const box = document.getElementById("notice");
+  document.getElementById("notice-text").textContent = text;
+  box.hidden = !text;
+}
+
+function setConnection(text) {
+  document.getElementById("connection").textContent = text;
+}
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  socket = new WebSocket(`${scheme}://${location.host}/ws/operator`);
+  socket.addEventListener("open", () => {
+    backoff = RECONNECT_MIN_MS;
+    setConnection("Connecté·e");
+  });
+  socket.addEventListener("message", (event) => handle(JSON.parse(event.data)));
+  socket.addEventListener("close", (event) => {
+    if (event.code === 4401 || event.code === 4403) {
+      setConnection("Session terminée : reconnectez-vous.");
+      location.assign("/login");
+      return;
+    }
+    setConnection("Connexion perdue, nouvelle tentative…");
+    setTimeout(connect, backoff);
+    backoff = Math.min(backoff * 2, RECONNECT_MAX_MS);
+  });
+}
+
+const handlers = {
+  welcome(frame) {
+    canned = frame.canned || [];
+    for (const chat of chats.values()) {
+      send({ type: "resume", conversation: chat.id, after: chat.lastSeq });
+      renderCanned(chat);
+    }
+    for (const pending of outbox.values()) send(pending);
+    if (ROLE === "operator" && frame.psychologists && !frame.psychologists.open) {
+      for (const chat of chats.values()) chat.node.querySelector(".chat-invite").title = frame.psychologists.next;
+    }
+  },
+  queue_state(frame) {
+    queues.set(frame.category, frame);
+    renderQueues();
+  },
+  taken(frame) {
+    const chat = ensureChat(frame.conversation);
+    Object.assign(chat.summary, frame);
+    renderHead(chat);
+    setStatus(chat, frame.status, frame.outcome);
+    if (pendingTake === frame.conversation || active === null) select(chat.id);
+    pendingTake = null;
+  },
+  released(frame) {
+    const chat = chats.get(frame.conversation);
+    if (!chat) return;
+    notice(frame.reason === "transferred" ? "La conversation a été transférée." : "Vous avez quitté la conversation.");
+    removeChat(chat);
+  },
+  message: appendFrame,
+  card: appendFrame,
+  ack(frame) {
+    outbox.delete(frame.client_id);
+    const chat = chats.get(frame.conversation);
+    const line = chat && chat.node.querySelector(`[data-client="${CSS.escape(frame.client_id)}"]`);
+    if (line) line.remove();
+  },
+  typing(frame) {
+    const chat = chats.get(frame.conversation);
+    if (!chat || frame.who === ROLE) return;
+    const line = chat.node.querySelector(".chat-typing");
+    line.textContent = `${AUTHORS[frame.who] || "Quelqu'un"} écrit…`;
+    line.hidden = false;
+    clearTimeout(chat.typingTimer);
+    chat.typingTimer = setTimeout(() => { line.hidden = true; }, TYPING_SHOWN_MS);
+  },
+  joined(frame) {
+    const chat = chats.get(frame.conversation);
+    if (chat) systemLine(chat, frame.message || `${AUTHORS[frame.who] || "Quelqu'un"} a rejoint la conversation`);
+  },
+  left(frame) {
+    const chat = chats.get(frame.conversation);
+    if (!chat) return;
+    const who = frame.who === "visitor" ? "La personne" : AUTHORS[frame.who] || "Quelqu'un";
+    systemLine(chat, frame.message || `${who} a quitté la conversation`);
+  },
+  closed(frame) {
+    const chat = chats.get(frame.conversation);
+    if (chat) setStatus(chat, frame.status, frame.outcome);
+  },
+  flags(frame) {
+    const chat = chats.get(frame.conversation);
+    if (!chat) return;
+    Object.assign(chat.summary, { emergency: frame.emergency, minor: frame.minor });
+    renderHead(chat);
+  },
+  invitation_sent(frame) {
+    const chat = chats.get(frame.conversation);
+    if (chat) {
+      const who = frame.present ? `${frame.present} psychologue(s) connectée(s)` : "aucune psychologue connectée pour l'instant";
+      systemLine(chat, `Invitation envoyée (${who}).`);
+    }
+  },
+  invitation: renderInvitation,
+  invitation_closed(frame) {
+    document.querySelector(`[data-invitation="${CSS.escape(frame.invitation)}"]`)?.remove();
+    document.getElementById("no-invitation").hidden = document.getElementById("invitation-list").children.length > 0;
+  },
+  supervision: renderSupervision,
+  resync() {
+    for (const chat of chats.values()) send({ type: "resume", conversation: chat.id, after: chat.lastSeq });
+  },
+  error(frame) {
+    const chat = frame.conversation && chats.get(frame.conversation);
+    if (chat) systemLine(chat, frame.message, "chat-error");
+    else notice(frame.message);
+    if (frame.code === "already_taken") pendingTake = null;
+  },
+};
+
+function handle(frame) {
+  const handler = handlers[frame.type];
+  if (handler) handler(frame);
+}
+
+// ---- queues -------------------------------------------------------------------------------------------------
+
+function renderQueues() {
+  const list = document.getElementById("queue-list");
+  if (!list) return;
+  list.replaceChildren();
+  for (const category of Object.keys(CATEGORIES)) {
+    const frame = queues.get(category);
+    const items = frame ? frame.items : [];
+    const block = el("div", "queue");
+    block.dataset.category = category;
+    block.append(el("h3", "fr-h6", `${CATEGORIES[category]} (${items.length})`));
+    if (!items.length) block.append(el("p", "queue-empty", "Personne n'attend."));
+    const ul = el("ul", "queue-items");
+    for (const item of items) {
+      const li = el("li", "queue-item");
+      li.dataset.conversation = item.id;
+      const flags = [item.emergency ? "URGENCE" : "", item.minor ? "Mineur" : ""].filter(Boolean).join(" · ");
+      if (flags) li.append(el("span", "queue-flag", flags));
+      li.append(el("span", "queue-wait", `Attend depuis ${waited(item.queued_at)}`));
+      li.append(el("span", "queue-place", `${item.commune || ""} (${item.department})`));
+      if (ROLE === "operator") {
+        const button = el("button", "fr-btn fr-btn--sm queue-take", "Prendre en charge");
+        button.type = "button";
+        button.addEventListener("click", () => {
+          pendingTake = item.id;
+          send({ type: "take", conversation: item.id });
+        });
+        li.append(button);
+      }
+      ul.append(li);
+    }
+    block.append(ul);
+    list.append(block);
+  }
+}
+
+// ---- tabs and panes -----------------------------------------------------------------------------------------
+
+function ensureChat(id) {
+  if (chats.has(id)) return chats.get(id);
+  const node = document.getElementById("pane-template").content.firstElementChild.cloneNode(true);
+  node.id = `pane-${id}`;
+  node.dataset.conversation = id;
+  node.hidden = true;
+  for (const label of node.querySelectorAll("label[data-for]")) {
+    const field = label.parentElement.querySelector(`[name="${label.dataset.for}"]`);
+    field.id = `${label.dataset.for}-${id}`;
+    label.htmlFor = field.id;
+  }
+  for (const only of node.querySelectorAll("[data-only]")) {
+    if (only.dataset.only !== ROLE) only.remove();
+  }
+  const tab = el("button", "chat-tab");
+  tab.type = "button";
+  tab.setAttribute("role", "tab");
+  tab.id = `tab-${id}`;
+  tab.dataset.conversation = id;
+  tab.setAttribute("aria-controls", node.id);
+  tab.append(el("span", "chat-tab-label", "Conversation"), el("span", "chat-tab-unread"));
+  tab.addEventListener("click", () => select(id));
+  node.setAttribute("aria-labelledby", tab.id);
+  document.getElementById("tabs").append(tab);
+  document.getElementById("panes").append(node);
+  const chat = { id, node, tab, seqs: new Set(), lastSeq: 0, unread: 0, summary: {}, lastTyping: 0, status: "" };
+  chats.set(id, chat);
+  wirePane(chat);
+  renderCanned(chat);
+  return chat;
+}
+
+function removeChat(chat) {
+  chat.node.remove();
+  chat.tab.remove();
+  chats.delete(chat.id);
+  if (active === chat.id) {
+    active = null;
+    const next = chats.keys().next();
+    if (!next.done) select(next.value);
+  }
+  updateTitle();
+}
+
+function select(id) {
+  active = id;
+  for (const chat of chats.values()) {
+    const on = chat.id === id;
+    chat.node.hidden = !on;
+    chat.tab.setAttribute("aria-selected", on ? "true" : "false");
+    chat.tab.classList.toggle("chat-tab--active", on);
+    if (on) {
+      chat.unread = 0;
+      renderUnread(chat);
+      markRead(chat);
+    }
+  }
+  updateTitle();
+}
+
+function renderHead(chat) {
+  const s = chat.summary;
+  const title = `${CATEGORIES[s.category] || "Conversation"} — ${REQUESTERS[s.role] || ""}`;
+  chat.node.querySelector(".chat-title").textContent = title;
+  chat.tab.querySelector(".chat-tab-label").textContent = `${CATEGORIES[s.category] || "Conversation"} · ${s.department || ""}`;
+  const place = s.commune ? `${s.commune} (${s.postal_code})` : s.postal_code || "";
+  chat.node.querySelector(".chat-meta").textContent = `${place} — ${FORCES[s.force] || ""}`;
+  const flags = [s.emergency ? "URGENCE" : "", s.minor ? "Concerne un mineur" : ""].filter(Boolean).join(" · ");
+  chat.node.querySelector(".chat-flags").textContent = flags;
+  const transfers = chat.node.querySelector(".chat-transfers");
+  transfers.replaceChildren();
+  for (const t of s.transfers || []) {
+    if (t.note) transfers.append(el("p", "chat-transfer-note", `Note de transfert : ${t.note}`));
+  }
+  if (s.transferred_from) transfers.prepend(el("p", "chat-transfer-note", `Transférée par ${s.transferred_from}.`));
+  const forceButton = chat.node.querySelector(".chat-transfer-force");
+  if (forceButton) forceButton.textContent = `Renvoyer vers la ${FORCES[OTHER_FORCE]}`;
+}
+
+function setStatus(chat, status, outcome) {
+  chat.status = status;
+  const line = chat.node.querySelector(".chat-status");
+  const live = status === "active";
+  chat.node.querySelector(".chat-compose").hidden = !live;
+  for (const selector of [".chat-invite", ".chat-transfer", ".chat-leave"]) {
+    const node = chat.node.querySelector(selector);
+    if (node) node.hidden = !live;
+  }
+  const closeForm = chat.node.querySelector(".chat-close");
+  if (status === "abandoned") {
+    line.textContent = outcome
+      ? `La personne a quitté la conversation. Issue : ${OUTCOMES[outcome] || outcome}.`
+      : "La personne a quitté la conversation (ou sa connexion est perdue depuis trop longtemps). Indiquez l'issue pour fermer l'onglet.";
+    if (closeForm) closeForm.hidden = Boolean(outcome);
+  } else if (status === "closed") {
+    line.textContent = `Conversation clôturée${outcome ? ` : ${OUTCOMES[outcome] || outcome}` : ""}.`;
+    if (closeForm) closeForm.hidden = true;
+    const dismiss = el("button", "fr-btn fr-btn--sm fr-btn--tertiary chat-dismiss", "Fermer l'onglet");
+    dismiss.type = "button";
+    dismiss.addEventListener("click", () => removeChat(chat));
+    if (!chat.node.querySelector(".chat-dismiss")) line.after(dismiss);
+  }
+  line.hidden = live;
+  chat.tab.classList.toggle("chat-tab--ended", !live);
+}
+
+function systemLine(chat, text, className = "chat-system") {
+  const li = el("li", className, text);
+  chat.node.querySelector(".chat-log").append(li);
+  li.scrollIntoView({ block: "nearest" });
+}
+
+function appendFrame(frame) {
+  const chat = chats.get(frame.conversation);
+  if (!chat || chat.seqs.has(frame.seq)) return;
+  chat.seqs.add(frame.seq);
+  chat.lastSeq = Math.max(chat.lastSeq, frame.seq);
+  const li = el("li", `chat-line chat-line--${frame.author}`);
+  li.dataset.seq = String(frame.seq);
+  const mine = frame.author === ROLE;
+  li.append(el("span", "chat-author", mine ? "Vous" : AUTHORS[frame.author] || frame.author));
+  li.append(el("time", "chat-time", clock(frame.at)));
+  if (frame.type === "card") {
+    const card = el("div", "chat-card");
+    card.append(el("strong", "", frame.title || "Information"));
+    for (const key of ["body", "text", "phone", "address", "url"]) {
+      if (typeof frame[key] === "string" && frame[key]) card.append(el("p", "", frame[key]));
+    }
+    li.append(card);
+  } else {
+    li.append(el("p", "chat-text", frame.body));
+  }
+  const log = chat.node.querySelector(".chat-log");
+  const after = [...log.querySelectorAll("[data-seq]")].find((n) => Number(n.dataset.seq) > frame.seq);
+  log.insertBefore(li, after || log.querySelector("[data-client]") || null);
+  li.scrollIntoView({ block: "nearest" });
+  if (!mine && frame.author !== "system") {
+    chat.node.querySelector(".chat-typing").hidden = true;
+    if (active !== chat.id || document.hidden) {
+      chat.unread += 1;
+      renderUnread(chat);
+      updateTitle();
+      beep();
+    } else {
+      markRead(chat);
+    }
+  }
+}
+
+function renderUnread(chat) {
+  chat.tab.querySelector(".chat-tab-unread").textContent = chat.unread ? ` (${chat.unread})` : "";
+}
+
+function updateTitle() {
+  const total = [...chats.values()].reduce((sum, chat) => sum + chat.unread, 0);
+  document.title = total ? `(${total}) Nouveau message — ${baseTitle}` : baseTitle;
+}
+
+function markRead(chat) {
+  if (chat.lastSeq && ROLE !== "supervisor") send({ type: "read", conversation: chat.id, seq: chat.lastSeq });
+}
+
+let audio = null;
+function beep() {
+  try {
+    audio = audio || new AudioContext();
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    gain.gain.value = 0.05;
+    osc.connect(gain).connect(audio.destination);
+    osc.frequency.value = 880;
+    osc.start();
+    osc.stop(audio.currentTime + 0.15);
+  } catch {
+    // No sound without a user gesture first: the title and the tab counter still say it.
+  }
+}
+
+function renderCanned(chat) {
+  const box = chat.node.querySelector(".chat-canned");
+  if (!box || ROLE !== "operator") return;
+  box.replaceChildren();
+  for (const answer of canned) {
+    const button = el("button", "fr-btn fr-btn--tertiary fr-btn--sm chat-canned-answer", answer.title);
+    button.type = "button";
+    button.addEventListener("click", () => {
+      const body = chat.node.querySelector(".chat-body");
+      body.value = body.value ? `${body.value}\n${answer.body}` : answer.body;
+      body.focus();
+    });
+    box.append(button);
+  }
+}
+
+function newClientId() {
+  return crypto.randomUUID();
+}
+
+function wirePane(chat) {
+  const node = chat.node;
+  const body = node.querySelector(".chat-body");
+  node.querySelector(".chat-compose").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = body.value.trim();
+    if (!text) return;
+    const frame = { type: "send", conversation: chat.id, client_id: newClientId(), body: text };
+    outbox.set(frame.client_id, frame);
+    const pending = el("li", "chat-line chat-line--pending", `Envoi… ${text}`);
+    pending.dataset.client = frame.client_id;
+    node.querySelector(".chat-log").append(pending);
+    send(frame);
+    body.value = "";
+    body.focus();
+  });
+  body.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
+      node.querySelector(".chat-compose").requestSubmit();
+    }
+  });
+  body.addEventListener("input", () => {
+    const now = Date.now();
+    if (now - chat.lastTyping > TYPING_EVERY_MS) {
+      chat.lastTyping = now;
+      send({ type: "typing", conversation: chat.id });
+    }
+  });
+  node.querySelector(".chat-invite")?.addEventListener("click", () => {
+    send({ type: "invite_psychologist", conversation: chat.id });
+  });
+  node.querySelector(".chat-leave")?.addEventListener("click", () => {
+    send({ type: "leave", conversation: chat.id });
+  });
+  node.querySelector(".chat-transfer-form")?.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const note = form.elements.note.value;
+    if (event.submitter && event.submitter.value === "force") {
+      send({ type: "transfer", conversation: chat.id, to_force: OTHER_FORCE, note });
+    } else {
+      send({ type: "transfer", conversation: chat.id, to_operator: form.elements.to_operator.value.trim(), note });
+    }
+  });
+  node.querySelector(".chat-close")?.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.target;
+    send({ type: "close", conversation: chat.id, outcome: form.elements.outcome.value, note: form.elements.note.value });
+  });
+}
+
+// ---- psychologist invitations -------------------------------------------------------------------------------
+
+function renderInvitation(frame) {
+  const list = document.getElementById("invitation-list");
+  if (!list || list.querySelector(`[data-invitation="${CSS.escape(frame.invitation)}"]`)) return;
+  const li = el("li", "invitation");
+  li.dataset.invitation = frame.invitation;
+  li.append(el("span", "", `${CATEGORIES[frame.category] || ""} — ${REQUESTERS[frame.role] || ""}, invitation de ${clock(frame.at)} `));
+  const button = el("button", "fr-btn fr-btn--sm invitation-accept", "Rejoindre la conversation");
+  button.type = "button";
+  button.addEventListener("click", () => send({ type: "accept_invitation", invitation: frame.invitation }));
+  li.append(button);
+  list.append(li);
+  document.getElementById("no-invitation").hidden = true;
+  beep();
+}
+
+// ---- supervision --------------------------------------------------------------------------------------------
+
+function renderSupervision(frame) {
+  const rows = document.getElementById("sup-queues");
+  rows.replaceChildren();
+  for (const q of frame.queues) {
+    const tr = el("tr");
+    const wait = q.length ? waited(new Date(Date.now() - q.longest_wait * 1000).toISOString()) : "—";
+    tr.append(el("td", "", CATEGORIES[q.category]), el("td", "", String(q.length)), el("td", "", wait));
+    rows.append(tr);
+  }
+  const ops = document.getElementById("sup-operators");
+  ops.replaceChildren(...(frame.operators.length
+    ? frame.operators.map((o) => el("li", "", `${o.display_name} — ${o.load} tchat(s) en cours`))
+    : [el("li", "", "Aucun opérateur connecté.")]));
+  const flagged = document.getElementById("sup-flagged");
+  flagged.replaceChildren(...(frame.flagged.length
+    ? frame.flagged.map((f) => el("li", "", `${f.emergency ? "URGENCE " : ""}${f.minor ? "Mineur " : ""}— ${CATEGORIES[f.category]} (${f.department}) — ${f.operator ? `pris par ${f.operator}` : "en attente"}`))
+    : [el("li", "", "Aucun tchat signalé.")]));
+}
+
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden && active && chats.has(active)) {
+    const chat = chats.get(active);
+    chat.unread = 0;
+    renderUnread(chat);
+    updateTitle();
+    markRead(chat);
+  }
+});
+setInterval(renderQueues, QUEUE_TICK_MS);
+renderQueues();
+connect();

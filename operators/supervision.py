@@ -1,0 +1,46 @@
+"""The supervisor's live view: queue lengths and longest waits, operators online and their load, flagged tchats."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from chat.db import utcnow
+from chat.models import CATEGORIES, Conversation
+from chat.state import ChatState
+from operators import presence
+from operators.models import Account
+
+
+async def snapshot(state: ChatState, force: str) -> dict[str, Any]:
+    now = utcnow()
+    async with state.sessions() as session:
+        rows = (await session.execute(
+            select(Conversation.category, func.count(Conversation.id), func.min(Conversation.queued_at))
+            .where(Conversation.force == force, Conversation.status == "queued")
+            .group_by(Conversation.category)
+        )).tuples()
+        waiting = {category: (count, oldest) for category, count, oldest in rows}
+        flagged_rows = (await session.execute(
+            select(Conversation, Account.display_name)
+            .outerjoin(Account, Account.id == Conversation.assigned_to)
+            .where(Conversation.force == force, Conversation.status.in_(("queued", "active")),
+                   Conversation.emergency | Conversation.minor)
+            .order_by(Conversation.priority, Conversation.queued_at)
+        )).tuples()
+        flagged = [
+            {"conversation": c.id, "category": c.category, "status": c.status, "emergency": c.emergency,
+             "minor": c.minor, "operator": name, "department": c.department}
+            for c, name in flagged_rows
+        ]
+    queues = []
+    for category in CATEGORIES:
+        count, oldest = waiting.get(category, (0, None))
+        queues.append({"category": category, "length": count,
+                       "longest_wait": int((now - oldest).total_seconds()) if oldest is not None else 0})
+    operators = [
+        {"username": a.username, "display_name": a.display_name, "load": load}
+        for a, load in await presence.online(state.sessions, "operator", force)
+    ]
+    return {"type": "supervision", "force": force, "queues": queues, "operators": operators, "flagged": flagged}

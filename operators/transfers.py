@@ -1,0 +1,117 @@
+"""Handing a live tchat to another operator, or back to the queue of the other force (the commune was wrong)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+
+from chat import conversations, protocol
+from chat.db import utcnow
+from chat.models import FORCES, Conversation, Participant
+from operators import accounts
+from operators.console import Console, account_channel
+from operators.models import Transfer
+
+FORCE_NAMES = {"police": "la police nationale", "gendarmerie": "la gendarmerie nationale"}
+
+
+async def history(console: Console, conversation_id: str) -> list[dict[str, Any]]:
+    """The transfer notes of a tchat, for the operator who receives it."""
+    async with console.state.sessions() as session:
+        rows = await session.scalars(
+            select(Transfer).where(Transfer.conversation_id == conversation_id).order_by(Transfer.id)
+        )
+        return [{"note": t.note, "to_force": t.to_force, "at": t.created_at.isoformat().replace("+00:00", "Z")}
+                for t in rows]
+
+
+async def handle(console: Console, fields: dict[str, Any]) -> None:
+    """``transfer``: {conversation, to_operator: username} or {conversation, to_force}, with an optional note."""
+    note = protocol.clean_text(fields.get("note", ""), protocol.MAX_NOTE_CHARS, allow_empty=True)
+    if isinstance(note, protocol.ProtocolError):
+        await console.send(note.frame())
+        return
+    conversation = await console.conversation(fields, need="manage")
+    if conversation is None:
+        return
+    if conversation.status != "active":
+        await console.error("conversation_closed", conversation.id)
+        return
+    to_operator, to_force = fields.get("to_operator"), fields.get("to_force")
+    if isinstance(to_operator, str) and to_operator:
+        await _to_operator(console, conversation, to_operator, note)
+    elif to_force in FORCES and to_force != conversation.force:
+        await _to_force(console, conversation, str(to_force), note)
+    else:
+        await console.error("invalid_target", conversation.id)
+
+
+async def _to_operator(console: Console, conversation: Conversation, username: str, note: str) -> None:
+    target = await accounts.by_username(console.state.sessions, username[:64])
+    me = console.account
+    if target is None or target.role != "operator" or target.disabled or target.id == me.id or not target.force:
+        await console.error("invalid_target", conversation.id)
+        return
+    now = utcnow()
+    async with console.state.sessions.begin() as session:
+        moved = await session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation.id, Conversation.assigned_to == me.id,
+                   Conversation.status == "active")
+            .values(assigned_to=target.id, force=target.force).returning(Conversation.id)
+        )
+        if moved.first() is None:
+            await console.error("conversation_closed", conversation.id)
+            return
+        await _leave(session, conversation.id, me.id)
+        session.add(Participant(conversation_id=conversation.id, account_id=target.id, role="operator", joined_at=now))
+        session.add(Transfer(conversation_id=conversation.id, from_account=me.id, to_account=target.id,
+                             to_force=target.force if target.force != conversation.force else None, note=note,
+                             created_at=now))
+    await _announce(console, conversation.id, "Un autre membre de l'équipe prend la suite de la conversation.")
+    await console.state.broker.publish(account_channel(target.id), protocol.dumps(
+        {"type": "attach", "conversation": conversation.id,
+         "extra": {"transferred_from": me.display_name, "transfers": await history(console, conversation.id)}}))
+
+
+async def _to_force(console: Console, conversation: Conversation, force: str, note: str) -> None:
+    me = console.account
+    now = utcnow()
+    async with console.state.sessions.begin() as session:
+        # Back to the queue, keeping queued_at: the visitor already waited, so they come first in the new queue.
+        moved = await session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation.id, Conversation.assigned_to == me.id,
+                   Conversation.status == "active")
+            .values(force=force, status="queued", assigned_to=None).returning(Conversation.id)
+        )
+        if moved.first() is None:
+            await console.error("conversation_closed", conversation.id)
+            return
+        await _leave(session, conversation.id, me.id)
+        session.add(Transfer(conversation_id=conversation.id, from_account=me.id, to_force=force, note=note,
+                             created_at=now))
+    await _announce(console, conversation.id,
+                    f"Votre conversation est transmise à {FORCE_NAMES[force]}, compétente pour votre commune. "
+                    "Merci de patienter quelques instants.")
+    await conversations.publish(console.state, conversation.id, {"type": "left", "who": "operator"})
+    await conversations.publish(console.state, conversation.id, {"type": "transferred", "force": force})
+    await conversations.publish_queue(console.state, conversation.force, conversation.category)
+    await conversations.publish_queue(console.state, force, conversation.category)
+
+
+async def _leave(session: Any, conversation_id: str, account_id: str) -> None:
+    await session.execute(
+        update(Participant)
+        .where(Participant.conversation_id == conversation_id, Participant.account_id == account_id,
+               Participant.left_at.is_(None))
+        .values(left_at=utcnow())
+    )
+
+
+async def _announce(console: Console, conversation_id: str, text: str) -> None:
+    """Tell the visitor (a system message in the transcript), then release the tchat from this operator's tabs."""
+    await conversations.post(console.state, conversation_id, author="system", body=text)
+    await console.state.broker.publish(account_channel(console.account.id), protocol.dumps(
+        {"type": "detach", "conversation": conversation_id, "reason": "transferred"}))

@@ -1,0 +1,27 @@
+"""The routes, background tasks and static files of the operators package, for the app factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from operators import console, handlers, pages
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+routes: list[BaseRoute] = [
+    Route("/login", pages.login_form, methods=["GET"]),
+    Route("/login", pages.login, methods=["POST"]),
+    Route("/logout", pages.logout, methods=["POST"]),
+    Route("/console", pages.console_page, methods=["GET"]),
+    Route("/console/reponses", pages.canned_page, methods=["GET"]),
+    Route("/console/reponses", pages.canned_save, methods=["POST"]),
+    Route("/console/reponses/supprimer", pages.canned_delete, methods=["POST"]),
+    Mount("/console/static", app=StaticFiles(directory=STATIC_DIR), name="console-static"),
+    WebSocketRoute("/ws/operator", console.endpoint),
+]
+
+# Importing handlers registers the built-in frames.
+__all__ = ["handlers", "routes"]
