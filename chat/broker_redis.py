@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import random
+
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
@@ -42,7 +43,7 @@ class RedisBroker(_LocalFanout):
             with contextlib.suppress(asyncio.CancelledError, RedisError):
                 await self._reader
         with contextlib.suppress(RedisError, RuntimeError):
-            await self._pubsub.aclose()
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
         await self._client.aclose()
 
     async def publish(self, channel: str, event: str) -> None:
@@ -102,7 +103,7 @@ class RedisBroker(_LocalFanout):
     async def _reconnect(self) -> None:
         async with self._lock:
             with contextlib.suppress(RedisError, OSError, RuntimeError):
-                await self._pubsub.aclose()
+                await self._pubsub.aclose()  # type: ignore[no-untyped-call]
             self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
             try:
                 await self._pubsub.subscribe(CONTROL_CHANNEL, *self.local.keys())

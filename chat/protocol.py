@@ -129,7 +129,7 @@ def _non_negative_int(value: object) -> int | None:
     return value
 
 
-def _optional_id(data: dict[str, Any], key: str) -> str | None | ProtocolError:
+def _optional_id(data: dict[str, Any], key: str) -> str | ProtocolError | None:
     value = data.get(key)
     if value is None:
         return None

@@ -32,7 +32,7 @@ SEND_RATE, SEND_BURST = 2.0, 10.0
 # Typing notices are advisory: one every 2 s is enough for an indicator and caps fan-out.
 TYPING_INTERVAL = 2.0
 
-INVALID_TOKEN = (
+LINK_EXPIRED = (
     "Cette conversation n'est plus disponible (elle est terminée ou le lien a expiré). "
     "Vous pouvez en commencer une nouvelle depuis l'accueil."
 )
@@ -109,7 +109,7 @@ class VisitorSocket:
             await self.send((frame if isinstance(frame, ProtocolError) else error("hello_required")).frame())
         conversation = await store.by_token(self.state.sessions, frame.token)
         if conversation is None or not token_usable(conversation, self.settings.token_grace_seconds):
-            await self.send({"type": "error", "code": "invalid_token", "message": INVALID_TOKEN})
+            await self.send({"type": "error", "code": "invalid_token", "message": LINK_EXPIRED})
             await self._close(CLOSE_BAD_TOKEN)
             return None
         self.conversation = conversation

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -88,36 +89,39 @@ def broker_url(request: pytest.FixtureRequest) -> str:
     return "memory://" if request.param == "memory" else str(request.getfixturevalue("redis_url"))
 
 
-_servers: dict[tuple[str, str], LiveServer] = {}
+class ServerPool:
+    """Live servers kept for the session, one per (database, broker); stopped before the backends stop."""
+
+    def __init__(self) -> None:
+        self.servers: dict[tuple[str, str], LiveServer] = {}
+
+    def get(self, database_url: str, redis: str) -> LiveServer:
+        key = (database_url, redis)
+        if key not in self.servers:
+            self.servers[key] = LiveServer(settings_for(database_url, redis)).start()
+        return self.servers[key]
 
 
-def live_server(database_url: str, redis: str, **overrides: object) -> LiveServer:
-    """A started server per (database, broker), kept for the session; extra ones via LiveServer directly."""
-    key = (database_url, redis)
-    if key not in _servers or overrides:
-        settings = Settings(database_url=migrated(database_url), redis_url=redis, environment="test",
-                            secret_key="test-secret-key-" + "x" * 32, **overrides)  # type: ignore[arg-type]
-        server = LiveServer(settings).start()
-        if overrides:
-            return server
-        _servers[key] = server
-    return _servers[key]
+def settings_for(database_url: str, redis: str, **overrides: Any) -> Settings:
+    return Settings(database_url=migrated(database_url), redis_url=redis, environment="test",
+                    secret_key="test-secret-key-" + "x" * 32, **overrides)
+
+
+@pytest.fixture(scope="session")
+def server_pool(postgres_url: str, redis_url: str) -> Iterator[ServerPool]:
+    pool = ServerPool()
+    yield pool
+    for server in pool.servers.values():
+        server.stop()
 
 
 @pytest.fixture(params=["sqlite-memory", "postgresql-redis"])
-async def live(request: pytest.FixtureRequest) -> LiveServer:
+async def live(request: pytest.FixtureRequest, server_pool: ServerPool) -> LiveServer:
     """A live pnav server on SQLite + memory broker, and on PostgreSQL + Redis; database emptied per test."""
     if request.param == "sqlite-memory":
         url, redis = request.getfixturevalue("sqlite_url"), "memory://"
     else:
         url, redis = request.getfixturevalue("postgres_url"), request.getfixturevalue("redis_url")
-    server = live_server(url, redis)
+    server = server_pool.get(url, redis)
     await wipe(url)
     return server
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _stop_servers() -> Iterator[None]:
-    yield
-    for server in _servers.values():
-        server.stop()

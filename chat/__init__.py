@@ -1,0 +1,1 @@
+"""The real-time core: conversations, messages, the broker, the visitor protocol and pages."""

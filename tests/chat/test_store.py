@@ -1,0 +1,122 @@
+"""Storage on SQLite and real PostgreSQL: dense seq, idempotent client ids, atomic take, queue order."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chat import store
+from chat.db import utcnow
+from chat.models import Conversation, Message
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+def new(force: str = "police", category: str = "sexual_violence") -> store.NewConversation:
+    return store.NewConversation(category=category, requester_role="victim", postal_code="75011", insee="75111",
+                                 commune_name="Paris 11e Arrondissement", department="75", force=force,
+                                 local_service_id=None, local_service_approximate=False)
+
+
+async def test_token_is_stored_hashed(sessions: Sessions) -> None:
+    """The visitor token is never stored; its hash finds the conversation."""
+    conversation, token = await store.create_conversation(sessions, new())
+    assert len(token) >= 43
+    async with sessions() as session:
+        row = await session.get(Conversation, conversation.id)
+        assert row is not None and row.token_hash != token and token not in row.token_hash
+    found = await store.by_token(sessions, token)
+    assert found is not None and found.id == conversation.id
+    assert await store.by_token(sessions, token + "x") is None
+
+
+async def test_seq_is_dense_across_authors(sessions: Sessions) -> None:
+    """Messages of every author share one dense sequence 1, 2, 3…"""
+    conversation, _ = await store.create_conversation(sessions, new())
+    seqs = []
+    for i, author in enumerate(["visitor", "operator", "visitor", "system"]):
+        appended = await store.append(sessions, conversation.id, author=author, body=f"m{i}")
+        seqs.append(appended.message.seq)
+    assert seqs == [1, 2, 3, 4]
+
+
+async def test_concurrent_appends_stay_dense(sessions: Sessions) -> None:
+    """Fifty concurrent appends get exactly the seqs 1..50, no gap, no duplicate."""
+    conversation, _ = await store.create_conversation(sessions, new())
+    results = await asyncio.gather(*(
+        store.append(sessions, conversation.id, author="visitor", body=f"m{i}", client_id=f"c{i}")
+        for i in range(50)
+    ))
+    assert sorted(r.message.seq for r in results) == list(range(1, 51))
+
+
+async def test_same_client_id_is_one_message(sessions: Sessions) -> None:
+    """Retrying a send with the same client_id returns the first message and creates nothing."""
+    conversation, _ = await store.create_conversation(sessions, new())
+    first = await store.append(sessions, conversation.id, author="visitor", body="Bonjour", client_id="abc")
+    again = await store.append(sessions, conversation.id, author="visitor", body="Bonjour", client_id="abc")
+    assert not first.duplicate and again.duplicate and again.message.seq == first.message.seq == 1
+    racing = await asyncio.gather(*(
+        store.append(sessions, conversation.id, author="visitor", body="x", client_id="race") for _ in range(10)
+    ))
+    assert len({r.message.seq for r in racing}) == 1
+    async with sessions() as session:
+        count = len(list(await session.scalars(select(Message).where(Message.conversation_id == conversation.id))))
+    assert count == 2
+
+
+async def test_closed_conversation_refuses_messages(sessions: Sessions) -> None:
+    """Once closed, a conversation accepts no message."""
+    conversation, _ = await store.create_conversation(sessions, new())
+    assert await store.finish(sessions, conversation.id, status="closed", outcome="information_given")
+    with pytest.raises(store.ConversationClosed):
+        await store.append(sessions, conversation.id, author="visitor", body="encore")
+    assert not await store.finish(sessions, conversation.id, status="closed")
+
+
+async def test_two_operators_race_one_wins(sessions: Sessions) -> None:
+    """Operators racing to take one conversation: exactly one wins, on every backend."""
+    for _ in range(5):
+        conversation, _ = await store.create_conversation(sessions, new())
+        wins = await asyncio.gather(*(store.take(sessions, conversation.id, f"op{i}", "police") for i in range(8)))
+        assert sum(wins) == 1
+        row = await store.get(sessions, conversation.id)
+        assert row is not None and row.status == "active" and row.assigned_to == f"op{wins.index(True)}"
+
+
+async def test_take_requires_same_force(sessions: Sessions) -> None:
+    """A gendarmerie operator cannot take a police conversation."""
+    conversation, _ = await store.create_conversation(sessions, new(force="police"))
+    assert not await store.take(sessions, conversation.id, "gn1", "gendarmerie")
+
+
+async def test_queue_order(sessions: Sessions) -> None:
+    """Emergency first, then minors, then oldest first; other forces and categories are apart."""
+    ids = []
+    for _ in range(4):
+        conversation, _ = await store.create_conversation(sessions, new())
+        ids.append(conversation.id)
+    async with sessions.begin() as session:
+        for i, cid in enumerate(ids):
+            await session.execute(update(Conversation).where(Conversation.id == cid)
+                                  .values(queued_at=utcnow() - timedelta(minutes=10 - i)))
+    await store.set_flags(sessions, ids[3], emergency=True, minor=False)
+    await store.set_flags(sessions, ids[2], emergency=False, minor=True)
+    other, _ = await store.create_conversation(sessions, new(force="gendarmerie"))
+    queue = [item.id for item in await store.queue(sessions, "police", "sexual_violence")]
+    assert queue == [ids[3], ids[2], ids[0], ids[1]]
+    assert other.id not in queue
+
+
+async def test_timestamps_are_utc(sessions: Sessions) -> None:
+    """Timestamps come back timezone-aware in UTC on both backends."""
+    conversation, _ = await store.create_conversation(sessions, new())
+    appended = await store.append(sessions, conversation.id, author="visitor", body="x")
+    [message] = await store.messages_after(sessions, conversation.id, 0)
+    assert message.created_at.utcoffset() == timedelta(0)
+    assert abs((message.created_at - appended.message.created_at).total_seconds()) < 1
+    assert str(message.frame()["at"]).endswith("Z")
