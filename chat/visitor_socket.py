@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from chat import conversations, store
+from chat import conversations, hooks, store
 from chat.broker import SubscriberGap, SubscriberOverflow, Subscription
 from chat.db import utcnow
 from chat.models import Conversation
@@ -113,6 +113,7 @@ class VisitorSocket:
             await self._close(CLOSE_BAD_TOKEN)
             return None
         self.conversation = conversation
+        await hooks.notify_visitor_connected(self.state, conversation.id, self.ws)
         return frame
 
     async def _welcome(self, after: int) -> None:

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 import routing
-from chat import conversations, store
+from chat import conversations, hooks, store
 from chat.db import utcnow
 from chat.errors import ApiError, read_json_object
 from chat.models import CATEGORIES, ROLES, Conversation
@@ -91,6 +91,7 @@ async def create_conversation(request: Request) -> Response:
             local_service_approximate=service.approximate if service else False,
         ),
     )
+    await hooks.notify_visitor_connected(state, conversation.id, request)
     await conversations.publish_queue(state, conversation.force, conversation.category)
     return JSONResponse(
         {"id": conversation.id, "token": token, "force": conversation.force, "department": conversation.department,
