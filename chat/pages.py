@@ -1,0 +1,164 @@
+"""The visitor's pages (French, server-rendered) and the static files they need, all served by pnav itself.
+
+No page sets a cookie or loads anything from another host: the design system (DSFR) comes from the pinned npm
+package under ``node_modules/``, and only the files a page can ask for are exposed (an allowlist, not the package).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any, cast
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+import routing
+from chat.settings import PROJECT_ROOT
+from chat.state import state_of
+from chat.templating import templates
+from routing import Category
+
+log = logging.getLogger("pnav.pages")
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+DSFR_DIST = PROJECT_ROOT / "node_modules" / "@gouvfr" / "dsfr" / "dist"
+# The DSFR files our pages use: the compiled stylesheet, the fonts and the icons it references. Nothing else of
+# the package (its scripts, favicons with the State's logo, analytics module) is reachable.
+DSFR_ALLOWED = re.compile(r"^(dsfr\.min\.css|fonts/[A-Za-z_-]+\.woff2?|icons/[a-z-]+/[a-z0-9-]+\.svg)$")
+# The package version is pinned in package-lock.json, so a day of browser cache is safe; a release that changes
+# the pin also restarts the server, and a one-day staleness of a stylesheet harms nobody.
+STATIC_CACHE = "public, max-age=86400"
+
+# Where the quick exit sends the visitor: Météo-France's home page. A weather page is what anyone opens many
+# times a day, it needs no account (unlike a search engine, whose query would land in a signed-in history), it
+# is a French public service that does not show advertising, and with Referrer-Policy: no-referrer it never
+# learns where the visitor came from. PNAV_QUICK_EXIT_URL overrides it (e.g. a local page in a kiosk).
+DEFAULT_QUICK_EXIT_URL = "https://meteofrance.com/"
+
+CATEGORY_LABELS = {
+    "sexual_violence": "Violences sexuelles et sexistes",
+    "domestic_violence": "Violences conjugales",
+    "discrimination_hate": "Discriminations, haine et cyber-harcèlement",
+}
+CATEGORY_HINTS = {
+    "sexual_violence": "Agression ou harcèlement sexuel, viol, exhibition, outrage sexiste, dans la rue, au "
+                       "travail, en ligne ou ailleurs.",
+    "domestic_violence": "Violences physiques, psychologiques, sexuelles ou économiques de la part d'un conjoint, "
+                         "d'un concubin, d'un partenaire de Pacs ou d'un ex.",
+    "discrimination_hate": "Racisme, antisémitisme, haine anti-LGBT, discrimination, menaces et cyber-harcèlement.",
+}
+ROLE_LABELS = {
+    "victim": "Je suis victime",
+    "witness": "Je suis témoin",
+    "relative": "Je suis proche d'une victime",
+    "professional": "Je suis un ou une professionnelle (santé, social, éducation…)",
+}
+
+
+def _helplines(category: str | None) -> list[dict[str, str]]:
+    """National numbers from the routing data: emergency ones for no category, the fitting ones otherwise."""
+    try:
+        lines = routing.helplines(cast(Category, category)) if category in CATEGORY_LABELS \
+            else routing.emergency_numbers()
+    except Exception:  # the pages must render even if the routing data is missing or broken
+        log.exception("helplines unavailable")
+        return []
+    return [{"number": h.number, "tel": h.number.replace(" ", ""), "name": h.name, "purpose": h.purpose,
+             "availability": h.availability, "cost": h.cost, "channels": h.channels} for h in lines]
+
+
+def _emergency_with_helplines() -> list[dict[str, str]]:
+    """17, 112, 114 then the general victim line (116 006): what the home page and the noscript block show."""
+    seen: dict[str, dict[str, str]] = {}
+    for line in [*_helplines(None), *_helplines("domestic_violence")]:
+        seen.setdefault(line["number"], line)
+    return list(seen.values())
+
+
+def _context(request: Request, **extra: Any) -> dict[str, Any]:
+    settings = state_of(request).settings
+    return {
+        "request": request,
+        "quick_exit_url": settings.extra.get("PNAV_QUICK_EXIT_URL", DEFAULT_QUICK_EXIT_URL),
+        "max_message_chars": settings.max_message_chars,
+        "categories": CATEGORY_LABELS,
+        "category_hints": CATEGORY_HINTS,
+        "roles": ROLE_LABELS,
+        "emergency": _helplines(None),
+        "noscript_numbers": _emergency_with_helplines(),
+        **extra,
+    }
+
+
+def _category(request: Request) -> str | None:
+    value = request.query_params.get("tchat")
+    return value if value in CATEGORY_LABELS else None
+
+
+async def home(request: Request) -> Response:
+    return templates.TemplateResponse(request, "home.html", _context(request, numbers=_emergency_with_helplines()))
+
+
+async def start(request: Request) -> Response:
+    return templates.TemplateResponse(request, "start.html", _context(request, selected=_category(request)))
+
+
+async def tchat(request: Request) -> Response:
+    return templates.TemplateResponse(request, "tchat.html", _context(request))
+
+
+async def end(request: Request) -> Response:
+    category = _category(request)
+    return templates.TemplateResponse(request, "end.html", _context(
+        request, category=category, numbers=_helplines(category) if category else _emergency_with_helplines()))
+
+
+async def followup(request: Request) -> Response:
+    return templates.TemplateResponse(request, "followup.html", _context(request))
+
+
+async def legal(request: Request) -> Response:
+    settings = state_of(request).settings
+    retention = settings.extra.get("PNAV_RETENTION_DAYS", "")
+    return templates.TemplateResponse(request, "legal.html", _context(
+        request, token_grace_hours=max(1, settings.token_grace_seconds // 3600),
+        retention_days=int(retention) if retention.isdigit() else None,
+        publisher=settings.extra.get("PNAV_PUBLISHER", ""), publisher_contact=settings.extra.get("PNAV_CONTACT", "")))
+
+
+async def dsfr_file(request: Request) -> Response:
+    path = str(request.path_params["path"])
+    if not DSFR_ALLOWED.match(path) or ".." in path:
+        return PlainTextResponse("Fichier introuvable.", status_code=404)
+    file = DSFR_DIST / path
+    if not file.is_file():
+        return PlainTextResponse("Fichier introuvable.", status_code=404)
+    return FileResponse(file, headers={"cache-control": STATIC_CACHE})
+
+
+class _CachedStatic(StaticFiles):
+    """Our own assets: their URLs carry no version, so the browser revalidates them (ETag) before each use."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers.setdefault("cache-control", "no-cache")
+        return response
+
+
+if not DSFR_DIST.is_dir():
+    log.warning("DSFR is not installed (%s missing): run `npm ci`; pages will show without their styles", DSFR_DIST)
+
+routes: list[BaseRoute] = [
+    Route("/", home, name="home"),
+    Route("/commencer", start, name="start"),
+    Route("/tchat", tchat, name="tchat"),
+    Route("/fin", end, name="end"),
+    Route("/suivi", followup, name="followup"),
+    Route("/mentions-legales", legal, name="legal"),
+    Route("/static/dsfr/{path:path}", dsfr_file, name="dsfr"),
+    Mount("/static", app=_CachedStatic(directory=STATIC_DIR), name="static"),
+]

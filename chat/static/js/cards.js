@@ -1,0 +1,126 @@
+// Cards sent in the tchat (orientation, helplines, evidence advice, consent request…), drawn as plain accessible
+// HTML: a heading, text, a list of places or numbers with call links. Every value goes through textContent, so
+// nothing a card carries can inject markup. Unknown kinds get the same generic rendering.
+
+const TITLES = {
+  orientation: "Près de chez vous",
+  support: "Près de chez vous",
+  helplines: "Numéros utiles",
+  helpline: "Numéro utile",
+  evidence: "Garder des preuves",
+  followup: "Votre code de suivi",
+  consent_request: "Transmettre un signalement",
+};
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null && text !== "") node.textContent = String(text);
+  return node;
+}
+
+function str(value) {
+  return typeof value === "string" || typeof value === "number" ? String(value).trim() : "";
+}
+
+function safeUrl(value) {
+  const text = str(value);
+  if (!text) return null;
+  try {
+    const url = new URL(text);
+    return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+function telHref(number) {
+  const digits = str(number).replace(/[^\d+]/g, "");
+  return digits ? `tel:${digits}` : null;
+}
+
+function itemsOf(card) {
+  for (const key of ["items", "helplines", "numbers", "support", "supports", "points", "places", "services"]) {
+    if (Array.isArray(card[key])) return card[key].filter((item) => item && typeof item === "object");
+  }
+  return [];
+}
+
+function renderItem(item) {
+  const li = el("li", "pnav-card__item");
+  const name = str(item.name) || str(item.title) || str(item.label);
+  const number = str(item.number);
+  const phone = str(item.phone) || number;
+  if (number && name) li.append(el("p", "pnav-card__name", `${number} — ${name}`));
+  else if (name || number) li.append(el("p", "pnav-card__name", name || number));
+  const kind = str(item.kind_label) || str(item.type_label);
+  if (kind) li.append(el("p", "pnav-card__meta", kind));
+  const text = str(item.purpose) || str(item.description) || str(item.text);
+  if (text) li.append(el("p", "pnav-card__text", text));
+  const address = str(item.address);
+  if (address) li.append(el("p", "pnav-card__meta", address));
+  const when = [str(item.availability), str(item.cost), str(item.hours)].filter(Boolean).join(" · ");
+  if (when) li.append(el("p", "pnav-card__meta", when));
+  if (typeof item.distance_km === "number") {
+    li.append(el("p", "pnav-card__meta", `À environ ${item.distance_km.toLocaleString("fr-FR", { maximumFractionDigits: 1 })} km`));
+  }
+  const links = el("p", "pnav-card__links");
+  const tel = telHref(phone);
+  if (tel) {
+    const a = el("a", "fr-link", `Appeler le ${phone}`);
+    a.href = tel;
+    links.append(a);
+  }
+  const url = safeUrl(item.url || item.website);
+  if (url) {
+    const a = el("a", "fr-link", "Site internet");
+    a.href = url;
+    a.rel = "noreferrer noopener";
+    a.target = "_blank";
+    a.title = `${name || "Site internet"} (nouvelle fenêtre)`;
+    links.append(a);
+  }
+  const contact = str(item.contact);
+  if (contact && !url) links.append(el("span", "pnav-card__meta", contact));
+  if (links.childNodes.length) li.append(links);
+  return li;
+}
+
+// Returns an <article> for any card-like frame ({type:"card", kind, title, text, items…} or consent_request).
+export function renderCard(frame) {
+  const kind = str(frame.kind) || str(frame.type);
+  const article = el("article", `pnav-card pnav-card--${kind.replace(/[^a-z_-]/gi, "") || "generic"}`);
+  const title = str(frame.title) || TITLES[kind] || "Information";
+  const headingId = `carte-${Math.random().toString(36).slice(2, 10)}`;
+  const heading = el("h3", "pnav-card__title", title);
+  heading.id = headingId;
+  article.setAttribute("aria-labelledby", headingId);
+  article.append(heading);
+  for (const key of ["text", "body", "message", "intro"]) {
+    const text = str(frame[key]);
+    if (text) {
+      for (const paragraph of text.split(/\n{2,}/)) article.append(el("p", "pnav-card__text", paragraph));
+      break;
+    }
+  }
+  const code = str(frame.code) || str(frame.followup_code);
+  if (code) article.append(el("p", "pnav-code", code));
+  const items = itemsOf(frame);
+  if (items.length) {
+    const list = el("ul", "pnav-card__list");
+    for (const item of items) list.append(renderItem(item));
+    article.append(list);
+  }
+  if (Array.isArray(frame.advice)) {
+    const list = el("ul", "pnav-card__list");
+    for (const tip of frame.advice) if (str(tip)) list.append(el("li", null, str(tip)));
+    article.append(list);
+  }
+  return article;
+}
+
+// Short text for screen-reader announcements.
+export function cardSummary(frame) {
+  const kind = str(frame.kind) || str(frame.type);
+  return str(frame.title) || TITLES[kind] || "Information";
+}

@@ -1,0 +1,119 @@
+// /suivi: the anonymous status of a signalement from its follow-up code (GET /api/v1/followup/{code}).
+const form = document.getElementById("suivi");
+const input = document.getElementById("code");
+const group = document.getElementById("champ-suivi");
+const errorBox = document.getElementById("erreur-suivi");
+const result = document.getElementById("resultat");
+const history = document.getElementById("historique");
+
+const dateTime = new Intl.DateTimeFormat("fr-FR", { dateStyle: "long", timeStyle: "short" });
+
+// Labels for the status codes of a signalement; an unknown code falls back to the server's own French label.
+const STATUS_LABELS = {
+  sent: "Signalement transmis au service compétent",
+  transmitted: "Signalement transmis au service compétent",
+  received: "Signalement reçu par le service",
+  acknowledged: "Signalement pris en compte par le service",
+  contacted: "Le service vous a contacté",
+  contact_made: "Le service vous a contacté",
+  in_progress: "Suivi en cours",
+  closed: "Suivi terminé",
+  done: "Suivi terminé",
+};
+
+function showError(text) {
+  errorBox.textContent = "";
+  if (!text) {
+    group.classList.remove("fr-input-group--error");
+    input.classList.remove("fr-input--error");
+    input.removeAttribute("aria-invalid");
+    return;
+  }
+  const p = document.createElement("p");
+  p.className = "fr-message fr-message--error";
+  p.textContent = text;
+  errorBox.append(p);
+  group.classList.add("fr-input-group--error");
+  input.classList.add("fr-input--error");
+  input.setAttribute("aria-invalid", "true");
+}
+
+function entriesOf(data) {
+  for (const key of ["history", "status_history", "events", "statuses"]) {
+    if (Array.isArray(data[key])) return data[key];
+  }
+  return data.status ? [{ status: data.status, at: data.updated_at || data.at }] : [];
+}
+
+function draw(data) {
+  history.textContent = "";
+  const entries = entriesOf(data);
+  if (!entries.length) {
+    const li = document.createElement("li");
+    li.textContent = "Votre signalement a bien été enregistré. Aucune étape n'a encore été indiquée par le service.";
+    history.append(li);
+  }
+  for (const entry of entries) {
+    const li = document.createElement("li");
+    li.className = "pnav-history__item";
+    const title = document.createElement("p");
+    title.className = "pnav-history__status";
+    const status = String(entry.status || "");
+    title.textContent = entry.label || entry.message || STATUS_LABELS[status] || "Étape enregistrée";
+    li.append(title);
+    const when = new Date(entry.at || entry.created_at || "");
+    if (!Number.isNaN(when.getTime())) {
+      const t = document.createElement("time");
+      t.dateTime = when.toISOString();
+      t.textContent = dateTime.format(when);
+      li.append(t);
+    }
+    const note = entry.note || entry.public_note;
+    if (typeof note === "string" && note) {
+      const p = document.createElement("p");
+      p.textContent = note;
+      li.append(p);
+    }
+    history.append(li);
+  }
+  result.hidden = false;
+  result.focus();
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  result.hidden = true;
+  const code = input.value.trim().replace(/\s+/g, "");
+  if (!code) {
+    showError("Saisissez le code de suivi qui vous a été donné.");
+    input.focus();
+    return;
+  }
+  showError("");
+  let response = null;
+  let data = null;
+  try {
+    response = await fetch(`/api/v1/followup/${encodeURIComponent(code)}`, {
+      headers: { accept: "application/json" },
+      credentials: "omit",
+      cache: "no-store",
+    });
+    data = await response.json().catch(() => null);
+  } catch {
+    showError("Le service n'a pas pu être joint. Vérifiez votre connexion internet puis réessayez.");
+    return;
+  }
+  if (response.ok && data) {
+    draw(data);
+    return;
+  }
+  const message = data && data.error && data.error.message;
+  if (response.status === 404) {
+    showError("Code inconnu : vérifiez qu'il est recopié sans erreur. Un code ne fonctionne qu'après la transmission du signalement.");
+  } else if (response.status === 429) {
+    showError(message || "Trop d'essais en peu de temps. Patientez quelques minutes puis réessayez.");
+  } else {
+    showError(message || "Le suivi n'est pas disponible pour le moment. Réessayez plus tard.");
+  }
+  input.focus();
+});
