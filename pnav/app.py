@@ -25,7 +25,7 @@ log = logging.getLogger("pnav")
 
 # Each package exposes ``routes`` and may expose ``background_tasks`` (coroutines taking the state, run for
 # the life of the process) and ``middleware``. Order matters for routes: more specific packages first.
-PACKAGE_MODULES = ("operators.web", "escalation.web", "routing.web", "chat.pages", "chat.web")
+PACKAGE_MODULES = ("operators.stats.web", "operators.web", "escalation.web", "routing.web", "chat.pages", "chat.web")
 
 Background = Callable[[ChatState], Awaitable[None]]
 
@@ -34,9 +34,10 @@ def _package(name: str) -> Any | None:
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
-        if exc.name != name:
-            raise
-        return None
+        # Only a package that is not there at all is skipped; a broken import inside it is an error.
+        if exc.name is not None and name.startswith(exc.name):
+            return None
+        raise
 
 
 def create_app(settings: Settings | None = None) -> Starlette:

@@ -17,7 +17,7 @@ DELEGATED: dict[str, tuple[str, str, str]] = {
     "audit": ("escalation.cli", "main_audit", "verify the hash-chained audit log (audit verify)"),
     "purge": ("escalation.cli", "main_purge", "delete what is past its retention period"),
     "escalation": ("escalation.cli", "main_escalation", "identity lifting (escalation unseal …)"),
-    "opendata": ("operators.opendata", "main_opendata", "export aggregated open data (opendata export …)"),
+    "opendata": ("operators.stats.opendata", "main_opendata", "export aggregated open data (opendata export …)"),
 }
 
 
