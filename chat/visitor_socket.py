@@ -16,6 +16,7 @@ from chat import conversations, hooks, store
 from chat.broker import SubscriberGap, SubscriberOverflow, Subscription
 from chat.db import utcnow
 from chat.models import Conversation
+from chat.origin import origin_allowed
 from chat.protocol import Hello, Leave, ProtocolError, Read, Resume, Send, Typing, dumps, error, parse
 from chat.ratelimit import TokenBucket
 from chat.state import ChatState
@@ -25,6 +26,7 @@ log = logging.getLogger("pnav.visitor")
 # A phone on a slow network sends hello right after the socket opens; 15 s frees sockets that never speak.
 HELLO_TIMEOUT = 15.0
 CLOSE_BAD_TOKEN = 4401
+CLOSE_FORBIDDEN_ORIGIN = 1008
 # The client stopped reading: it will reconnect and resume by seq (1013 = try again later).
 CLOSE_TOO_SLOW = 1013
 # A person types at most a message a second or so; a burst of 10 lets them paste several short lines.
@@ -67,6 +69,9 @@ class VisitorSocket:
         await self.ws.send_text(dumps(frame))
 
     async def run(self) -> None:
+        if not origin_allowed(self.ws, self.settings.trusted_origins):
+            await self.ws.close(CLOSE_FORBIDDEN_ORIGIN)  # before accept: the handshake is refused with 403
+            return
         await self.ws.accept()
         hello = await self._hello()
         if hello is None:

@@ -271,3 +271,14 @@ async def test_over_transport_limit_closes_but_server_keeps_serving(live: LiveSe
     await other.send({"type": "send", "client_id": "z", "body": "ok"})
     assert (await other.expect("ack"))["seq"] == 1
     await other.close()
+
+
+async def test_cross_site_origin_refused(live: LiveServer) -> None:
+    """A page of another site cannot open the visitor socket; same-origin and non-browser clients can."""
+    tchat = await start_tchat(live)
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await Visitor(live, tchat["token"]).connect(origin="https://evil.example")
+    assert refused.value.response.status_code == 403
+    same = Visitor(live, tchat["token"])
+    assert (await same.connect(origin=live.base))["type"] == "welcome"
+    await same.close()
