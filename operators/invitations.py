@@ -34,7 +34,7 @@ async def pending(state: ChatState) -> list[dict[str, Any]]:
             select(Invitation, Conversation).join(Conversation, Conversation.id == Invitation.conversation_id)
             .where(Invitation.status == "pending", Conversation.status == "active")
             .order_by(Invitation.created_at)
-        )).tuples()
+        ))
         return [_frame(invitation, conversation) for invitation, conversation in rows]
 
 

@@ -37,4 +37,4 @@ async def online(sessions: async_sessionmaker[AsyncSession], role: str, force: s
     if force is not None:
         query = query.where(Account.force == force)
     async with sessions() as session:
-        return [(account, count or 0) for account, count in (await session.execute(query)).tuples()]
+        return [(account, count or 0) for account, count in await session.execute(query)]

@@ -20,7 +20,7 @@ async def snapshot(state: ChatState, force: str) -> dict[str, Any]:
             select(Conversation.category, func.count(Conversation.id), func.min(Conversation.queued_at))
             .where(Conversation.force == force, Conversation.status == "queued")
             .group_by(Conversation.category)
-        )).tuples()
+        ))
         waiting = {category: (count, oldest) for category, count, oldest in rows}
         flagged_rows = (await session.execute(
             select(Conversation, Account.display_name)
@@ -28,7 +28,7 @@ async def snapshot(state: ChatState, force: str) -> dict[str, Any]:
             .where(Conversation.force == force, Conversation.status.in_(("queued", "active")),
                    Conversation.emergency | Conversation.minor)
             .order_by(Conversation.priority, Conversation.queued_at)
-        )).tuples()
+        ))
         flagged = [
             {"conversation": c.id, "category": c.category, "status": c.status, "emergency": c.emergency,
              "minor": c.minor, "operator": name, "department": c.department}

@@ -1,0 +1,164 @@
+"""Sign-in: password + TOTP + CSRF, one error for every failure, lockout, sessions that end."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+import websockets
+from sqlalchemy import update
+
+from chat.db import utcnow
+from operators import csrf, sessions, signin
+from operators.models import Account, AccountSession
+from tests.operators.staff import ConsoleClient, login_csrf, make, session_cookie, sign_in
+from tests.servers import LiveServer
+
+
+async def test_login_sets_a_strict_session_cookie(staff_live: LiveServer) -> None:
+    """A right password and TOTP code give a 303 to /console and an HttpOnly, SameSite=Strict session cookie."""
+    staff = await make(staff_live, "agent.a", "operator", "police")
+    response = await sign_in(staff_live, staff)
+    assert response.status_code == 303 and response.headers["location"] == "/console"
+    cookie = next(v for k, v in response.headers.multi_items() if k == "set-cookie" and v.startswith("pnav_session="))
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict") and "Path=/" in cookie
+    assert "Secure" not in cookie  # test environment over plain HTTP; production adds Secure
+    async with httpx.AsyncClient(base_url=staff_live.base, cookies={"pnav_session": response.cookies["pnav_session"]}) \
+            as http:
+        page = await http.get("/console")
+    assert page.status_code == 200 and "Agent.A" in page.text
+
+
+async def test_every_failure_gets_the_same_answer(staff_live: LiveServer) -> None:
+    """Wrong password, wrong code, unknown user and disabled account all get the same 401 page."""
+    staff = await make(staff_live, "agent.b", "operator", "police")
+    disabled = await make(staff_live, "agent.off", "operator", "police")
+
+    async def disable(state: object) -> None:
+        from operators import accounts
+
+        await accounts.set_disabled(state.sessions, "agent.off")  # type: ignore[attr-defined]
+
+    await staff_live.call(disable)
+    answers = [
+        await sign_in(staff_live, staff, password="wrong password here"),
+        await sign_in(staff_live, staff, code="000000"),
+        await sign_in(staff_live, staff.__class__("nobody", staff.password, staff.secret, "", "operator", None)),
+        await sign_in(staff_live, disabled),
+    ]
+    assert {a.status_code for a in answers} == {401}
+    assert all(signin.FAILED.replace("'", "&#39;") in a.text for a in answers)
+    bodies = {a.text.replace(login_csrf(a.text), "") for a in answers}
+    assert len(bodies) == 1
+    assert not any("pnav_session" in a.cookies for a in answers)
+
+
+async def test_totp_code_cannot_be_replayed(staff_live: LiveServer) -> None:
+    """A TOTP code that opened a session is refused the second time."""
+    staff = await make(staff_live, "agent.c", "operator", "police")
+    code = staff.code()
+    assert (await sign_in(staff_live, staff, code=code)).status_code == 303
+    assert (await sign_in(staff_live, staff, code=code)).status_code == 401
+
+
+async def test_login_without_csrf_token_is_refused(staff_live: LiveServer) -> None:
+    """A login post without the form's signed token (cross-site form) is refused with a French message."""
+    staff = await make(staff_live, "agent.d", "operator", "police")
+    async with httpx.AsyncClient(base_url=staff_live.base) as http:
+        response = await http.post("/login", data={"username": staff.username, "password": staff.password,
+                                                   "totp": staff.code(), "csrf": "1.abc"})
+    assert response.status_code == 400 and "expiré" in response.text
+
+
+async def test_lockout_after_repeated_failures(staff_live: LiveServer) -> None:
+    """After five failures the account is locked: even the right credentials fail, with the same message."""
+    staff = await make(staff_live, "agent.e", "operator", "police")
+    for _ in range(signin.FREE_ATTEMPTS):
+        assert (await sign_in(staff_live, staff, password="not the password!", code="000000")).status_code == 401
+    assert (await sign_in(staff_live, staff)).status_code == 401
+
+    async def unlock(state: object) -> None:
+        async with state.sessions.begin() as session:  # type: ignore[attr-defined]
+            await session.execute(update(Account).values(locked_until=utcnow() - timedelta(seconds=1)))
+
+    await staff_live.call(unlock)
+    assert (await sign_in(staff_live, staff)).status_code == 303
+
+
+def test_lock_grows_and_is_capped() -> None:
+    """Locks double from one minute after the free attempts and never exceed an hour."""
+    assert signin.lock_duration(signin.FREE_ATTEMPTS - 1) is None
+    assert signin.lock_duration(signin.FREE_ATTEMPTS) == timedelta(minutes=1)
+    assert signin.lock_duration(signin.FREE_ATTEMPTS + 2) == timedelta(minutes=4)
+    assert signin.lock_duration(100) == signin.MAX_LOCK
+
+
+async def test_logout_revokes_the_session(staff_live: LiveServer) -> None:
+    """Logging out (with the CSRF token) ends the session: the console page and the WebSocket refuse it."""
+    staff = await make(staff_live, "agent.f", "operator", "police")
+    cookie = await session_cookie(staff_live, staff)
+    async with httpx.AsyncClient(base_url=staff_live.base, cookies={"pnav_session": cookie}) as http:
+        page = await http.get("/console")
+        forged = await http.post("/logout", data={"csrf": "forged"})
+        assert forged.status_code == 403
+        out = await http.post("/logout", data={"csrf": login_csrf(page.text)})
+        assert out.status_code == 303
+        assert (await http.get("/console")).status_code == 303
+    client = ConsoleClient(staff_live, cookie)
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await client.connect()
+    assert client.frames[-1]["code"] == "not_signed_in"
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+async def test_disabling_cuts_a_live_console(staff_live: LiveServer) -> None:
+    """Disabling an account revokes its sessions; its open console gets ``not_signed_in`` on its next frame."""
+    staff = await make(staff_live, "agent.g", "operator", "police")
+    client = ConsoleClient(staff_live, await session_cookie(staff_live, staff))
+    await client.connect()
+
+    async def disable(state: object) -> None:
+        from operators import accounts
+
+        await accounts.set_disabled(state.sessions, staff.username)  # type: ignore[attr-defined]
+
+    await staff_live.call(disable)
+    await client.send({"type": "typing", "conversation": "abc"})
+    assert (await client.expect("error"))["code"] == "not_signed_in"
+
+
+async def test_idle_and_expired_sessions_end(staff_live: LiveServer) -> None:
+    """A session idle longer than the idle timeout, or past its absolute lifetime, is no longer accepted."""
+    staff = await make(staff_live, "agent.h", "operator", "police")
+    idle = await session_cookie(staff_live, staff)
+    expired = await session_cookie(staff_live, staff)
+
+    async def age(state: object) -> tuple[bool, bool]:
+        now = utcnow()
+        async with state.sessions.begin() as session:  # type: ignore[attr-defined]
+            await session.execute(update(AccountSession).where(AccountSession.id == sessions.session_id_of(idle))
+                                  .values(last_seen_at=now - sessions.IDLE_TIMEOUT - timedelta(seconds=1)))
+            await session.execute(update(AccountSession).where(AccountSession.id == sessions.session_id_of(expired))
+                                  .values(expires_at=now - timedelta(seconds=1)))
+        return (await sessions.lookup(state.sessions, idle) is None,  # type: ignore[attr-defined]
+                await sessions.lookup(state.sessions, expired) is None)  # type: ignore[attr-defined]
+
+    assert await staff_live.call(age) == (True, True)
+
+
+async def test_console_websocket_refuses_other_origins(staff_live: LiveServer) -> None:
+    """The console WebSocket refuses a handshake whose Origin is another site, even with a valid cookie."""
+    staff = await make(staff_live, "agent.i", "operator", "police")
+    client = ConsoleClient(staff_live, await session_cookie(staff_live, staff))
+    with pytest.raises(Exception, match="403"):
+        await client.connect(origin="https://evil.example")
+
+
+def test_login_token_is_bound_to_its_nonce_and_expires() -> None:
+    """The pre-session CSRF token only validates with its own cookie nonce and within its lifetime."""
+    token = csrf.login_token("k", "nonce-1", now=1_000_000)
+    assert csrf.check_login_token("k", "nonce-1", token, now=1_000_010)
+    assert not csrf.check_login_token("k", "nonce-2", token, now=1_000_010)
+    assert not csrf.check_login_token("other", "nonce-1", token, now=1_000_010)
+    assert not csrf.check_login_token("k", "nonce-1", token, now=1_000_000 + csrf.LOGIN_TOKEN_LIFETIME + 1)
