@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chat import conversations, protocol
+from chat import conversations, protocol, store
 from operators import closing, frames, invitations, transfers
 from operators.console import Console, account_channel
 from operators.models import OUTCOMES
@@ -19,8 +19,15 @@ async def take(console: Console, fields: dict[str, Any]) -> None:
     if not isinstance(conversation_id, str) or not conversation_id.isalnum() or len(conversation_id) > 64:
         await console.error("invalid_field")
         return
-    force = console.account.force or ""
-    if not await conversations.take(console.state, conversation_id, console.account.id, force):
+    conversation = await store.get(console.state.sessions, conversation_id)
+    if conversation is None:
+        await console.error("unknown_conversation", conversation_id)
+        return
+    if conversation.force != console.account.force:
+        await console.error("forbidden", conversation_id)
+        return
+    # The atomic conditional update decides between operators racing for the same tchat.
+    if not await conversations.take(console.state, conversation_id, console.account.id, conversation.force):
         await console.error("already_taken", conversation_id)
         return
     # Every tab of this operator follows the tchat (this one included): they all receive ``attach``.

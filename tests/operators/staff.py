@@ -31,8 +31,12 @@ class Staff:
     steps_used: int = 0
 
     def code(self) -> str:
-        """A valid code never used before: the previous, current, then next 30-second step."""
-        offset = (self.steps_used - 1) * totp.STEP_SECONDS
+        """A valid code never used before: the current, then the next 30-second step (a third would be refused).
+
+        Never the previous step: if the clock crosses a step boundary before the server checks, it is out of the
+        window."""
+        assert self.steps_used < 2, "only two sign-ins per account and minute in tests"
+        offset = self.steps_used * totp.STEP_SECONDS
         self.steps_used += 1
         return totp.current_code(self.secret, time.time() + offset)
 

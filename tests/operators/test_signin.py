@@ -42,7 +42,7 @@ async def test_every_failure_gets_the_same_answer(staff_live: LiveServer) -> Non
 
     await staff_live.call(disable)
     answers = [
-        await sign_in(staff_live, staff, password="wrong password here"),
+        await sign_in(staff_live, staff, password="wrong password here", code="000000"),
         await sign_in(staff_live, staff, code="000000"),
         await sign_in(staff_live, staff.__class__("nobody", staff.password, staff.secret, "", "operator", None)),
         await sign_in(staff_live, disabled),
