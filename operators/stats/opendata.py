@@ -30,9 +30,21 @@ class UsageError(Exception):
     """A mistake on the command line; its French message is printed on one line."""
 
 
+# argparse speaks English; the few messages a person may meet here are said in French.
+_ARGPARSE_FRENCH = (
+    ("the following arguments are required:", "arguments obligatoires manquants :"),
+    ("unrecognized arguments:", "arguments inconnus :"),
+    ("invalid int value:", "nombre entier attendu, reçu"),
+    ("invalid choice:", "commande inconnue :"),
+    ("expected one argument", "une valeur est attendue"),
+)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(message)
+        for english, french in _ARGPARSE_FRENCH:
+            message = message.replace(english, french)
+        raise UsageError(message.replace("command", "export"))
 
 
 def _parser() -> _Parser:
