@@ -270,12 +270,17 @@ function drawQueue(position) {
   }
 }
 
-function onQueue(position) {
+function sampleQueue(position) {
   const previous = queueSamples.length ? queueSamples[queueSamples.length - 1][1] : null;
   if (position) {
     if (previous !== null && position > previous) queueSamples.length = 0; // an emergency went first: restart
     queueSamples.push([Date.now(), position]);
   }
+  return previous;
+}
+
+function onQueue(position) {
+  const previous = sampleQueue(position);
   drawQueue(position);
   if (previous !== null && position && position !== previous) {
     announce(position === 1 ? "Vous êtes maintenant la prochaine personne." : `Vous êtes maintenant ${ordinal(position)} dans la file.`);
@@ -395,7 +400,10 @@ function main() {
   client.addEventListener("welcome", (e) => {
     const frame = e.detail;
     if (frame.force) force = frame.force;
-    if (frame.status === "queued") drawQueue(frame.position);
+    if (frame.status === "queued") {
+      sampleQueue(frame.position);
+      drawQueue(frame.position);
+    }
     else if (frame.status === "active" && joined.hidden) showJoined("operator", { live: false });
   });
   client.addEventListener("message", (e) => onMessage(e.detail));
