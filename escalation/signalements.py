@@ -1,0 +1,168 @@
+"""Signalements: proposed by the operator, consented by the visitor, handled by the local service, followed by
+the visitor with their code. Every write commits before anything is published."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+import routing
+from chat import conversations
+from chat.db import utcnow
+from chat.errors import ApiError
+from chat.models import Conversation
+from chat.state import ChatState
+from escalation import audit, codes, config, consent, crypto, webhooks
+from escalation.contact import ContactDetails
+from escalation.models import SIGNALEMENT_STATUSES, Proposal, Signalement, StatusEvent
+
+STATUS_LABELS = {
+    "transmitted": "Signalement transmis au service compétent",
+    "acknowledged": "Signalement pris en compte par le service",
+    "contact_made": "Le service vous a contacté",
+    "appointment_given": "Un rendez-vous vous a été proposé",
+    "complaint_filed": "Votre plainte a été enregistrée",
+    "closed": "Suivi terminé",
+}
+# What a local service records after the automatic « transmitted »; any order, each once, « closed » last.
+SERVICE_STEPS = SIGNALEMENT_STATUSES[1:]
+
+NO_PROPOSAL = "Aucune proposition de signalement n'attend votre réponse dans cette conversation."
+ALREADY = ("Votre réponse à cette proposition est déjà enregistrée. Si vous avez transmis un signalement, "
+           "gardez votre code de suivi.")
+
+
+def iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+class ProposalError(Exception):
+    """The operator cannot propose a signalement here; ``message`` is French."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code)
+        self.code, self.message = code, message
+
+
+async def propose(state: ChatState, conversation: Conversation, *, account_id: str, actor: str,
+                  summary: str) -> dict[str, Any]:
+    """Record a proposal (replacing an unanswered one) and publish the consent form; returns the frame."""
+    service = routing.local_service_by_id(conversation.local_service_id) if conversation.local_service_id else None
+    if service is None:
+        raise ProposalError("no_local_service", "Aucun service local compétent n'est connu pour cette commune : "
+                            "orientez la personne vers le commissariat ou la brigade la plus proche.")
+    if conversation.status != "active":
+        raise ProposalError("conversation_closed", "Cette conversation est terminée.")
+    cfg = config.of(state)
+    proposal = Proposal(id=secrets.token_hex(16), conversation_id=conversation.id, proposed_by=account_id,
+                        summary=summary, service_id=service.id, consent_version=consent.CONSENT_VERSION,
+                        state="pending", created_at=utcnow())
+    async with state.sessions.begin() as session:
+        await session.execute(update(Proposal).where(Proposal.conversation_id == conversation.id,
+                                                     Proposal.state == "pending").values(state="superseded"))
+        session.add(proposal)
+        await audit.record(session, actor=actor, action="signalement.proposed", target=conversation.id,
+                           details={"proposal": proposal.id, "service": service.id})
+    frame = consent.consent_request(proposal.id, conversation, summary, service, cfg.signalement_days)
+    await conversations.publish(state, conversation.id, frame)
+    return frame
+
+
+async def pending_proposal(sessions: async_sessionmaker[AsyncSession], conversation: Conversation) -> (
+    Proposal | None
+):
+    async with sessions() as session:
+        found: Proposal | None = await session.scalar(
+            select(Proposal).where(Proposal.conversation_id == conversation.id, Proposal.state == "pending")
+            .order_by(Proposal.created_at.desc()).limit(1))
+        return found
+
+
+async def pending_frame(state: ChatState, conversation: Conversation) -> dict[str, Any] | None:
+    """The consent form still waiting for an answer, for a visitor whose page reloaded."""
+    proposal = await pending_proposal(state.sessions, conversation)
+    service = routing.local_service_by_id(proposal.service_id) if proposal else None
+    if proposal is None or service is None:
+        return None
+    return consent.consent_request(proposal.id, conversation, proposal.summary, service,
+                                   config.of(state).signalement_days)
+
+
+@dataclass(frozen=True)
+class Created:
+    signalement: Signalement
+    code: str
+    service: routing.LocalService
+
+
+async def accept(state: ChatState, conversation: Conversation, details: ContactDetails, version: str) -> Created:
+    """The visitor consented: create the signalement for the proposal's service; the code is returned once."""
+    proposal = await pending_proposal(state.sessions, conversation)
+    if proposal is None:
+        raise ApiError(409, "no_pending_proposal", NO_PROPOSAL)
+    if version != proposal.consent_version:
+        raise ApiError(409, "consent_outdated", "Le texte du consentement a changé : relisez-le avant de valider.")
+    service = routing.local_service_by_id(proposal.service_id)
+    if service is None:
+        raise ApiError(409, "no_pending_proposal", NO_PROPOSAL)
+    cfg = config.of(state)
+    now = utcnow()
+    code = codes.new_code()
+    signalement_id = secrets.token_hex(16)
+    signalement = Signalement(
+        id=signalement_id, conversation_id=conversation.id, proposal_id=proposal.id, service_id=service.id,
+        force=service.force, category=conversation.category, insee=conversation.insee,
+        commune_name=conversation.commune_name, department=conversation.department,
+        emergency=conversation.emergency, minor=conversation.minor, proposed_by=proposal.proposed_by,
+        summary=proposal.summary,
+        contact_ciphertext=crypto.encrypt_contact(cfg.contact_key, details.to_bytes(), signalement_id),
+        consent_version=proposal.consent_version, consented_at=now, followup_hash=codes.hash_code(code),
+        status="transmitted", created_at=now, updated_at=now,
+    )
+    async with state.sessions.begin() as session:
+        won = await session.execute(update(Proposal).where(Proposal.id == proposal.id, Proposal.state == "pending")
+                                    .values(state="consented", answered_at=now).returning(Proposal.id))
+        if won.first() is None:
+            raise ApiError(409, "already_answered", ALREADY)
+        session.add(signalement)
+        await session.flush()
+        session.add(StatusEvent(signalement_id=signalement_id, status="transmitted", at=now))
+        webhooks.enqueue(session, cfg, signalement, "signalement.created")
+        await audit.record(session, actor="visitor", action="signalement.created", target=signalement_id,
+                           details={"conversation": conversation.id, "service": service.id,
+                                    "consent_version": proposal.consent_version})
+    await conversations.publish(state, conversation.id, {"type": "consent_result", "accepted": True,
+                                                         "service": service.name})
+    await conversations.post_card(state, conversation.id, consent.evidence_card(), author="system")
+    return Created(signalement, code, service)
+
+
+async def refuse(state: ChatState, conversation: Conversation) -> None:
+    proposal = await pending_proposal(state.sessions, conversation)
+    if proposal is None:
+        raise ApiError(409, "no_pending_proposal", NO_PROPOSAL)
+    async with state.sessions.begin() as session:
+        won = await session.execute(update(Proposal).where(Proposal.id == proposal.id, Proposal.state == "pending")
+                                    .values(state="refused", answered_at=utcnow()).returning(Proposal.id))
+        if won.first() is None:
+            raise ApiError(409, "already_answered", ALREADY)
+    await conversations.publish(state, conversation.id, {"type": "consent_result", "accepted": False})
+
+
+async def followup(sessions: async_sessionmaker[AsyncSession], code_hash: str) -> dict[str, Any] | None:
+    """The public status history of the signalement with this code: statuses and dates, nothing personal."""
+    async with sessions() as session:
+        signalement = await session.scalar(select(Signalement).where(Signalement.followup_hash == code_hash))
+        if signalement is None:
+            return None
+        events = await session.scalars(select(StatusEvent).where(StatusEvent.signalement_id == signalement.id)
+                                       .order_by(StatusEvent.at, StatusEvent.id))
+        history = [{"status": e.status, "label": STATUS_LABELS.get(e.status, e.status), "at": iso(e.at)}
+                   for e in events]
+    return {"status": signalement.status, "label": STATUS_LABELS.get(signalement.status, signalement.status),
+            "updated_at": iso(signalement.updated_at), "history": history}

@@ -1,0 +1,31 @@
+"""The routes, frames, hooks, background tasks and middleware of escalation, for the app factory."""
+
+from __future__ import annotations
+
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Route
+
+from chat import hooks
+from escalation import api, frames, pages, purge, sealing, webhooks
+from escalation.startup import RequireEscalationConfig
+
+routes: list[BaseRoute] = [
+    Route("/api/v1/signalements", api.consent, methods=["POST"]),
+    Route("/api/v1/signalements/refuse", api.refuse, methods=["POST"]),
+    Route("/api/v1/signalements/pending", api.pending, methods=["POST"]),
+    Route("/api/v1/followup/{code}", api.followup, methods=["GET"]),
+    Route("/service", pages.inbox_page, methods=["GET"]),
+    Route("/service/signalements/{id}", pages.signalement_page, methods=["GET"]),
+    Route("/service/signalements/{id}/etape", pages.record_step, methods=["POST"]),
+    Route("/levee", pages.lifting_page, methods=["GET"]),
+    Route("/levee", pages.file_request, methods=["POST"]),
+    Route("/levee/{id}/approuver", pages.approve, methods=["POST"]),
+    Route("/levee/{id}/refuser", pages.reject, methods=["POST"]),
+]
+
+background_tasks = [purge.daily_purge, webhooks.webhook_loop]
+middleware = [Middleware(RequireEscalationConfig)]
+
+frames.register()
+if sealing.seal_connection not in hooks.visitor_connected:
+    hooks.visitor_connected.append(sealing.seal_connection)
