@@ -52,6 +52,10 @@ class Settings:
     # (+10 overflow) keeps PostgreSQL's per-connection memory low while covering bursts on 2 cores.
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    # Sends per second (and burst) allowed on one visitor socket: a person types at most a message a second or
+    # so, and a burst of 10 lets them paste several short lines. Only load tests raise it (loadtests/bench.py).
+    visitor_send_rate: int = 2
+    visitor_send_burst: int = 10
     trusted_origins: tuple[str, ...] = field(default_factory=tuple)
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -84,6 +88,8 @@ class Settings:
             token_grace_seconds=_int(env, "PNAV_TOKEN_GRACE_SECONDS", cls.token_grace_seconds),
             db_pool_size=_int(env, "PNAV_DB_POOL_SIZE", cls.db_pool_size),
             db_max_overflow=_int(env, "PNAV_DB_MAX_OVERFLOW", cls.db_max_overflow),
+            visitor_send_rate=_int(env, "PNAV_VISITOR_SEND_RATE", cls.visitor_send_rate),
+            visitor_send_burst=_int(env, "PNAV_VISITOR_SEND_BURST", cls.visitor_send_burst),
             trusted_origins=origins,
             extra={k: v for k, v in env.items() if k.startswith("PNAV_")},
         )

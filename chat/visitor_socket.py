@@ -29,8 +29,6 @@ CLOSE_BAD_TOKEN = 4401
 CLOSE_FORBIDDEN_ORIGIN = 1008
 # The client stopped reading: it will reconnect and resume by seq (1013 = try again later).
 CLOSE_TOO_SLOW = 1013
-# A person types at most a message a second or so; a burst of 10 lets them paste several short lines.
-SEND_RATE, SEND_BURST = 2.0, 10.0
 # Typing notices are advisory: one every 2 s is enough for an indicator and caps fan-out.
 TYPING_INTERVAL = 2.0
 
@@ -62,7 +60,7 @@ class VisitorSocket:
         self.last_seq = 0
         self.position: int | None = None
         self.queue_at = 0.0
-        self.send_bucket = TokenBucket(SEND_RATE, SEND_BURST)
+        self.send_bucket = TokenBucket(float(self.settings.visitor_send_rate), float(self.settings.visitor_send_burst))
         self.last_typing = 0.0
 
     async def send(self, frame: dict[str, Any]) -> None:

@@ -1,0 +1,409 @@
+"""The benchmark that decides: pnav against a bare relay, same harness, same run, so results are ratios.
+
+For each target (bare relay; pnav on SQLite, on PostgreSQL+Redis with 1 or 2 processes) it opens M tchats (a
+visitor socket each, operator consoles following ``--per-operator`` tchats each) and runs:
+
+- memory: server RSS delta over the idle visitor sockets, then over the idle consoles;
+- sweep: open-loop load at each ``--rates`` (aggregate msg/s, both directions), delivery latency p50/p95/p99/max
+  from timestamps carried in the bodies, throughput, loss (acked but never delivered), server and bench CPU;
+- peak: closed loop (each pair has one message in flight, alternating directions): persisted msg/s;
+- storm: ``--storm`` visitors drop, their operators write to them, they all come back within ``--storm-window``
+  seconds with ``hello after=<last seq>``: every missed message must be replayed, none lost;
+- hold (opt-in, ``--hold N``): N tchats = 2N idle sockets held, RSS per socket.
+
+Run: python -m loadtests.bench --target both --backends sqlite,pg1,pg2
+Results: JSON and a PNG (latency percentiles vs offered load) under ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import random
+import resource
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from loadtests.harness import Operator, Recorder, Visitor, bounded, percentile, summary_ms, wait_delivered
+from loadtests.targets import Setup, Target, setup_tchats, start
+
+# After a load step, deliveries still in flight get this long to arrive before they count as lost: far beyond
+# any healthy latency, so a loss here is a real loss, not a slow message.
+DRAIN_SECONDS = 30.0
+# A closed-loop chain waits this long for its message before counting a stall and moving on.
+CHAIN_TIMEOUT = 5.0
+# Idle sockets settle (handshake buffers freed, lazy allocations done) before RSS is read.
+SETTLE_SECONDS = 2.0
+# 20,000 sockets in the bench plus as many in the server, and files: far above the default 1,024.
+OPEN_FILES = 65_536
+
+
+@dataclass
+class Pair:
+    index: int
+    conversation: str
+    visitor: Visitor
+    operator: Operator
+
+
+class Run:
+    def __init__(self, target: Target, setup: Setup, recorder: Recorder) -> None:
+        self.target, self.setup, self.recorder = target, setup, recorder
+        bases = target.ws_bases
+        self.operators: list[Operator] = []
+        by_operator: dict[int, list[str]] = {}
+        for tchat in setup.tchats:
+            by_operator.setdefault(tchat.operator, []).append(tchat.conversation)
+        for index, cookie in enumerate(setup.cookies):
+            # With two processes the operator is always on the other one: every message crosses processes.
+            base_index = (index + 1) % len(bases)
+            self.operators.append(Operator(recorder, bases[base_index], target.origin(base_index), cookie,
+                                           by_operator.get(index, [])))
+        self.pairs = [
+            Pair(i, t.conversation, Visitor(recorder, bases[t.operator % len(bases)], t.token),
+                 self.operators[t.operator])
+            for i, t in enumerate(setup.tchats)
+        ]
+
+    async def connect(self) -> dict[str, Any]:
+        """Open every socket, measuring RSS per idle visitor socket and per idle console."""
+        before = self.target.rss()
+        results = await bounded([p.visitor.connect() for p in self.pairs])
+        failed_visitors = sum(isinstance(r, BaseException) for r in results)
+        await asyncio.sleep(SETTLE_SECONDS)
+        after_visitors = self.target.rss()
+        results = await bounded([o.connect() for o in self.operators])
+        failed_operators = sum(isinstance(r, BaseException) for r in results)
+        await asyncio.sleep(SETTLE_SECONDS)
+        after_operators = self.target.rss()
+        visitors, consoles = len(self.pairs), len(self.operators)
+        return {
+            "visitor_sockets": visitors, "operator_sockets": consoles,
+            "failed_visitors": failed_visitors, "failed_operators": failed_operators,
+            "rss_before_mib": before / 2**20, "rss_after_mib": after_operators / 2**20,
+            "kib_per_visitor_socket": (after_visitors - before) / 1024 / max(1, visitors),
+            "kib_per_operator_socket": (after_operators - after_visitors) / 1024 / max(1, consoles),
+            "kib_per_socket": (after_operators - before) / 1024 / max(1, visitors + consoles),
+        }
+
+    async def warm(self) -> dict[str, Any]:
+        """One message per pair, untimed: proves every pair is wired before anything is measured."""
+        self.recorder.reset()
+        self.recorder.recording = False
+        for pair in self.pairs:
+            await pair.visitor.say(f"w-{pair.index}")
+        await wait_delivered(self.recorder, DRAIN_SECONDS)
+        result = {"sent": len(self.recorder.sent), "lost": len(self.recorder.lost()),
+                  "delivered": len(self.recorder.delivered), "errors": dict(self.recorder.errors)}
+        self.recorder.recording = True
+        return result
+
+    async def measured(self, label: str, body: Callable[[], Awaitable[float]]) -> dict[str, Any]:
+        """Run a load phase; returns latency, throughput, loss and CPU for it."""
+        recorder = self.recorder
+        recorder.reset()
+        me = psutil.Process()
+        cpu_server, cpu_bench, system = self.target.cpu_seconds(), sum(me.cpu_times()[:2]), psutil.cpu_times()
+        started = time.perf_counter()
+        window = await body()
+        await wait_delivered(recorder, DRAIN_SECONDS)
+        wall = time.perf_counter() - started
+        system_after = psutil.cpu_times()
+        busy = (sum(system_after) - system_after.idle) - (sum(system) - system.idle)
+        total = sum(system_after) - sum(system)
+        lost = recorder.lost()
+        return {
+            "phase": label, "window_s": window, "sent": len(recorder.sent), "acked": len(recorder.acked),
+            "delivered": len(recorder.delivered), "lost": len(lost), "errors": dict(recorder.errors),
+            "unacked": len(recorder.sent) - len(recorder.acked),
+            "throughput_msg_s": len(recorder.acked) / window if window else 0.0,
+            "latency_ms": summary_ms(recorder.latencies),
+            "latency_ms_by_author": {a: summary_ms(v) for a, v in recorder.by_author.items()},
+            "server_cpu_pct": (self.target.cpu_seconds() - cpu_server) / wall * 100,
+            "bench_cpu_pct": (sum(me.cpu_times()[:2]) - cpu_bench) / wall * 100,
+            "machine_busy_pct": busy / total * 100 if total else 0.0,
+        }
+
+    async def open_loop(self, rate: float, duration: float) -> dict[str, Any]:
+        """Messages at ``rate`` per second in aggregate, each pair alternating visitor → operator → visitor…"""
+        loop = asyncio.get_running_loop()
+        period = len(self.pairs) / rate
+        lags: list[float] = []
+
+        async def body() -> float:
+            start = loop.time() + 0.2
+            end = start + duration
+
+            async def pair_loop(pair: Pair) -> None:
+                due, k = start + random.random() * period, 0
+                while due < end:
+                    delay = due - loop.time()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    lags.append(loop.time() - due)
+                    client_id = f"r{int(rate)}-{pair.index}-{k}"
+                    if k % 2 == 0:
+                        await pair.visitor.say(client_id)
+                    else:
+                        await pair.operator.say(pair.conversation, client_id)
+                    k, due = k + 1, due + period
+
+            await asyncio.gather(*(pair_loop(p) for p in self.pairs))
+            return duration
+
+        result = await self.measured(f"rate-{int(rate)}", body)
+        lags.sort()
+        # How late the generator sent compared with its schedule: large values mean the bench, not the server,
+        # limited the offered load.
+        result["offered_msg_s"] = rate
+        result["send_lag_ms_p99"] = percentile(lags, 99) * 1000
+        return result
+
+    async def closed_loop(self, duration: float) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        stalls = 0
+
+        async def body() -> float:
+            nonlocal stalls
+            end = loop.time() + duration
+
+            async def chain(pair: Pair) -> None:
+                nonlocal stalls
+                k = 0
+                while loop.time() < end:
+                    client_id = f"p-{pair.index}-{k}"
+                    waiter: asyncio.Future[None] = loop.create_future()
+                    self.recorder.waiters[client_id] = waiter
+                    if k % 2 == 0:
+                        await pair.visitor.say(client_id)
+                    else:
+                        await pair.operator.say(pair.conversation, client_id)
+                    try:
+                        await asyncio.wait_for(waiter, CHAIN_TIMEOUT)
+                    except TimeoutError:
+                        stalls += 1
+                    k += 1
+
+            began = loop.time()
+            await asyncio.gather(*(chain(p) for p in self.pairs))
+            return loop.time() - began
+
+        result = await self.measured("peak", body)
+        result["stalls"] = stalls
+        return result
+
+    async def storm(self, count: int, window: float) -> dict[str, Any]:
+        """``count`` visitors drop; their operators write; they all come back within ``window`` seconds."""
+        recorder = self.recorder
+        recorder.reset()
+        recorder.recording = False
+        pairs = self.pairs[:count]
+        await asyncio.gather(*(p.visitor.close(abort=True) for p in pairs))
+        await asyncio.sleep(1.0)
+        for pair in pairs:
+            await pair.operator.say(pair.conversation, f"s-{pair.index}")
+        deadline = time.monotonic() + DRAIN_SECONDS
+        while len(recorder.acked) < len(pairs) and time.monotonic() < deadline:  # noqa: ASYNC110 - polls a set
+            await asyncio.sleep(0.05)
+        acked_while_away = len(recorder.acked)
+        cpu_server = self.target.cpu_seconds()
+        started = time.perf_counter()
+        handshakes: list[float] = []
+        failures = 0
+        retries = 0
+
+        async def back(position: int, pair: Pair) -> None:
+            nonlocal failures, retries
+            await asyncio.sleep(position / max(1, len(pairs)) * window)
+            for attempt in range(3):
+                try:
+                    handshakes.append(await pair.visitor.connect())
+                    return
+                except Exception:  # a real client retries with a pause, so does this one
+                    retries += attempt == 0
+                    await pair.visitor.close(abort=True) if pair.visitor.ws else None
+                    await asyncio.sleep(1.0 + attempt)
+            failures += 1
+
+        await asyncio.gather(*(back(i, p) for i, p in enumerate(pairs)))
+        span = time.perf_counter() - started
+        await wait_delivered(recorder, DRAIN_SECONDS)
+        replayed = sum(1 for p in pairs if f"s-{p.index}" in recorder.delivered)
+        wall = time.perf_counter() - started
+        recorder.recording = True
+        return {
+            "visitors": len(pairs), "window_s": window, "span_s": span, "acked_while_away": acked_while_away,
+            "replayed": replayed, "lost": len(recorder.lost()), "failures": failures, "retried": retries,
+            "handshake_ms": summary_ms(handshakes),
+            "server_cpu_pct": (self.target.cpu_seconds() - cpu_server) / wall * 100,
+        }
+
+    async def close(self) -> None:
+        await bounded([p.visitor.close() for p in self.pairs], 500)
+        await bounded([o.close() for o in self.operators], 500)
+
+
+async def run_target(target: Target, args: argparse.Namespace) -> dict[str, Any]:
+    result: dict[str, Any] = {"target": target.name, "processes": len(target.processes)}
+    recorder = Recorder()
+    setup = await setup_tchats(target, args.tchats, args.per_operator)
+    run = Run(target, setup, recorder)
+    print(f"[{target.name}] connecting {args.tchats} tchats", flush=True)
+    result["memory"] = await run.connect()
+    print(f"[{target.name}] memory {_short(result['memory'])}", flush=True)
+    result["warm"] = await run.warm()
+    result["sweep"] = []
+    for rate in args.rates:
+        step = await run.open_loop(rate, args.duration)
+        result["sweep"].append(step)
+        print(f"[{target.name}] {_line(step)}", flush=True)
+    if args.peak_duration > 0:
+        result["peak"] = await run.closed_loop(args.peak_duration)
+        print(f"[{target.name}] {_line(result['peak'])}", flush=True)
+    if args.storm > 0:
+        result["storm"] = await run.storm(min(args.storm, len(run.pairs)), args.storm_window)
+        print(f"[{target.name}] storm {_short(result['storm'])}", flush=True)
+    await run.close()
+    if args.hold > 0:
+        result["hold"] = await hold(target, args.hold)
+        print(f"[{target.name}] hold {_short(result['hold'])}", flush=True)
+    return result
+
+
+async def hold(target: Target, tchats: int) -> dict[str, Any]:
+    """``tchats`` visitor sockets and as many consoles (one tchat each) held open and idle."""
+    recorder = Recorder()
+    run = Run(target, await setup_tchats(target, tchats, 1), recorder)
+    started = time.perf_counter()
+    memory = await run.connect()
+    memory["connect_s"] = time.perf_counter() - started
+    # Still alive with everything open: one message across a sample of pairs.
+    sample = run.pairs[:: max(1, len(run.pairs) // 200)]
+    recorder.reset()
+    for pair in sample:
+        await pair.visitor.say(f"h-{pair.index}")
+    await wait_delivered(recorder, DRAIN_SECONDS)
+    memory["sample_delivered"] = len(recorder.delivered)
+    memory["sample_sent"] = len(sample)
+    await run.close()
+    return memory
+
+
+def _short(values: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items()
+                     if not isinstance(v, dict))
+
+
+def _line(step: dict[str, Any]) -> str:
+    lat = step["latency_ms"]
+    sides = "".join(f"{author} p50/p99 {v['p50']:.1f}/{v['p99']:.1f} ms, "
+                    for author, v in step["latency_ms_by_author"].items())
+    return (f"{step['phase']}: {step['throughput_msg_s']:.0f} msg/s, p50 {lat['p50']:.1f} p95 {lat['p95']:.1f} "
+            f"p99 {lat['p99']:.1f} max {lat['max']:.1f} ms, lost {step['lost']}, errors {step['errors']}, {sides}"
+            f"server cpu {step['server_cpu_pct']:.0f}%, bench cpu {step['bench_cpu_pct']:.0f}%")
+
+
+def plot(results: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 5))
+    for result in results:
+        sweep = result.get("sweep", [])
+        if not sweep:
+            continue
+        rates = [s["offered_msg_s"] for s in sweep]
+        for key, style in (("p50", ":"), ("p99", "-")):
+            axes.plot(rates, [s["latency_ms"][key] for s in sweep], style, marker="o",
+                      label=f"{result['target']} {key}")
+    axes.set_xlabel("offered load (messages/s, both directions)")
+    axes.set_ylabel("delivery latency (ms)")
+    axes.set_yscale("log")
+    axes.axhline(50, color="grey", linewidth=0.8)
+    axes.set_title("pnav vs bare relay: delivery latency vs offered load")
+    axes.legend(fontsize=8)
+    axes.grid(True, which="both", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def environment() -> dict[str, Any]:
+    return {
+        "python": sys.version.split()[0], "platform": platform.platform(), "cpus": psutil.cpu_count(),
+        "memory_gib": psutil.virtual_memory().total / 2**30, "load_avg": os.getloadavg(),
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--target", choices=("pnav", "relay", "both"), default="both")
+    parser.add_argument("--backends", default="sqlite,pg1,pg2", help="pnav backends: sqlite, pg1, pg2")
+    parser.add_argument("--tchats", type=int, default=2000)
+    parser.add_argument("--per-operator", type=int, default=4, help="tchats followed by each operator console")
+    parser.add_argument("--rates", default="250,500,1000,2000", help="offered aggregate msg/s, comma-separated")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per rate step")
+    parser.add_argument("--peak-duration", type=float, default=10.0, help="closed-loop seconds (0: skip)")
+    parser.add_argument("--storm", type=int, default=2000, help="visitors in the reconnect storm (0: skip)")
+    parser.add_argument("--storm-window", type=float, default=10.0)
+    parser.add_argument("--hold", type=int, default=0, help="tchats (2 sockets each) held idle (0: skip)")
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
+    parser.add_argument("--no-plot", action="store_true")
+    args = parser.parse_args(argv)
+    args.rates = [float(r) for r in args.rates.split(",") if r]
+    return args
+
+
+async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
+    names = (["relay"] if args.target in ("relay", "both") else []) + (
+        [b for b in args.backends.split(",") if b] if args.target in ("pnav", "both") else [])
+    results = []
+    for name in names:
+        with start(name) as target:
+            results.append(await run_target(target, args))
+    return results
+
+
+def raise_open_files() -> None:
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = OPEN_FILES if hard == resource.RLIM_INFINITY else max(hard, OPEN_FILES)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))
+        return
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # not root: as many as we may
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    raise_open_files()  # inherited by the servers the bench starts
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        uvloop.install()
+    report: dict[str, Any] = {"environment": environment(), "arguments": {k: v for k, v in vars(args).items()},
+              "results": asyncio.run(main_async(args))}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (out / f"bench-{stamp}.json").write_text(json.dumps(report, indent=2))
+    if not args.no_plot:
+        plot(report["results"], out / f"latency-{stamp}.png")
+    print(f"results in {out}/bench-{stamp}.json")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
