@@ -228,6 +228,9 @@ async def _welcome(console: Console) -> None:
                     "force": account.force},
         "canned": [canned.as_json(a) for a in await canned.all_answers(state.sessions)],
         "psychologists": office_hours.status_json(schedule),
+        # The frames this role may send, including those other packages registered: the console shows only
+        # the buttons that will work.
+        "actions": frames.types_for(account.role),
     })
     if account.role in ("operator", "supervisor") and account.force:
         for category in CATEGORIES:

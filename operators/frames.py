@@ -48,3 +48,8 @@ def lookup(frame_type: str) -> Registered | None:
 
 def types() -> frozenset[str]:
     return frozenset(_registry)
+
+
+def types_for(role: str) -> list[str]:
+    """The frame types an account of ``role`` may send, sorted."""
+    return sorted(t for t, registered in _registry.items() if role in registered.roles)

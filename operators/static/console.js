@@ -22,6 +22,7 @@ let socket = null;
 let backoff = RECONNECT_MIN_MS;
 let active = null;
 let canned = [];
+let actions = new Set();
 let pendingTake = null;
 const outbox = new Map(); // client_id -> send frame not yet acked (re-sent after a reconnect)
 const baseTitle = document.title;
@@ -70,7 +71,9 @@ function connect() {
 const handlers = {
   welcome(frame) {
     canned = frame.canned || [];
+    actions = new Set(frame.actions || []);
     for (const chat of chats.values()) {
+      applyActions(chat);
       send({ type: "resume", conversation: chat.id, after: chat.lastSeq });
       renderCanned(chat);
     }
@@ -147,6 +150,10 @@ const handlers = {
     document.getElementById("no-invitation").hidden = document.getElementById("invitation-list").children.length > 0;
   },
   supervision: renderSupervision,
+  alert(frame) {
+    notice(frame.message || "Alerte.");
+    beep();
+  },
   resync() {
     for (const chat of chats.values()) send({ type: "resume", conversation: chat.id, after: chat.lastSeq });
   },
@@ -161,6 +168,19 @@ const handlers = {
 function handle(frame) {
   const handler = handlers[frame.type];
   if (handler) handler(frame);
+  else if (frame.message) {
+    // Frames of other packages (signalement, consent…) that carry a French message: show it where it belongs.
+    const chat = frame.conversation && chats.get(frame.conversation);
+    if (chat) systemLine(chat, frame.message);
+    else notice(frame.message);
+  }
+}
+
+function applyActions(chat) {
+  const live = chat.status === "" || chat.status === "active";
+  for (const node of chat.node.querySelectorAll("[data-action]")) {
+    node.hidden = !actions.has(node.dataset.action) || !live;
+  }
 }
 
 // ---- queues -------------------------------------------------------------------------------------------------
@@ -231,6 +251,7 @@ function ensureChat(id) {
   chats.set(id, chat);
   wirePane(chat);
   renderCanned(chat);
+  applyActions(chat);
   return chat;
 }
 
@@ -271,6 +292,9 @@ function renderHead(chat) {
   chat.node.querySelector(".chat-meta").textContent = `${place} — ${FORCES[s.force] || ""}`;
   const flags = [s.emergency ? "URGENCE" : "", s.minor ? "Concerne un mineur" : ""].filter(Boolean).join(" · ");
   chat.node.querySelector(".chat-flags").textContent = flags;
+  for (const button of chat.node.querySelectorAll(".chat-flag")) {
+    button.setAttribute("aria-pressed", s[button.dataset.flag] ? "true" : "false");
+  }
   const transfers = chat.node.querySelector(".chat-transfers");
   transfers.replaceChildren();
   for (const t of s.transfers || []) {
@@ -306,6 +330,7 @@ function setStatus(chat, status, outcome) {
   }
   line.hidden = live;
   chat.tab.classList.toggle("chat-tab--ended", !live);
+  applyActions(chat);
 }
 
 function systemLine(chat, text, className = "chat-system") {
@@ -431,6 +456,20 @@ function wirePane(chat) {
   });
   node.querySelector(".chat-invite")?.addEventListener("click", () => {
     send({ type: "invite_psychologist", conversation: chat.id });
+  });
+  for (const button of node.querySelectorAll(".chat-flag")) {
+    button.addEventListener("click", () => {
+      const flag = button.dataset.flag;
+      send({ type: "flag", conversation: chat.id, [flag]: !chat.summary[flag] });
+    });
+  }
+  node.querySelector(".chat-suggest")?.addEventListener("click", () => {
+    send({ type: "suggest", conversation: chat.id });
+  });
+  node.querySelector(".chat-signalement-form")?.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const summary = event.target.elements.summary.value.trim();
+    if (summary) send({ type: "propose_signalement", conversation: chat.id, summary });
   });
   node.querySelector(".chat-leave")?.addEventListener("click", () => {
     send({ type: "leave", conversation: chat.id });

@@ -32,13 +32,9 @@ NO_SUBTYPE_LABEL = "Non précisé"
 
 # Statuses a signalement may reach at the local service; an unknown status is shown as stored.
 SIGNALEMENT_STATUS_LABELS = {
-    "sent": "Transmis",
-    "new": "Transmis",
-    "received": "Reçu",
-    "acknowledged": "Pris en compte",
-    "contacted": "Personne contactée",
+    "transmitted": "Transmis au service local",
+    "acknowledged": "Pris en compte par le service",
     "contact_made": "Personne contactée",
-    "appointment": "Rendez-vous donné",
     "appointment_given": "Rendez-vous donné",
     "complaint_filed": "Plainte déposée",
     "closed": "Clos",

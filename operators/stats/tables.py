@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -17,6 +16,7 @@ from operators.stats.labels import (
     SUBTYPE_LABELS,
     SUBTYPES,
 )
+from operators.stats.signalements import Progress
 
 Kind = Literal["text", "count", "share", "seconds"]
 Cell = str | int | float | None
@@ -135,22 +135,24 @@ def subtypes(figures: Figures) -> Table:
     return table
 
 
-def signalements(counts: Counter[str] | None) -> Table:
+def signalements(found: Progress | None) -> Table:
     table = Table("signalements", "Signalements transmis et suites données", [
-        Column("Étape atteinte", "text"), Column("Signalements"),
-    ], total_rows=1)
-    if counts is None:
-        table.note = "Les signalements ne sont pas encore disponibles dans cette version."
+        Column("Étape", "text"), Column("Signalements ayant atteint cette étape"),
+        Column("Signalements actuellement à cette étape"),
+    ], total_rows=1, note="Signalements issus des tchats commencés sur la période, avec le consentement de la "
+                         "personne.")
+    if found is None:
+        table.note = "Les signalements ne sont pas disponibles dans cette version."
         return table
-    merged: Counter[str] = Counter()
-    for status, count in counts.items():
-        merged[SIGNALEMENT_STATUS_LABELS.get(status, status)] += count
-    table.rows = [[label, count] for label, count in sorted(merged.items(), key=lambda item: -item[1])]
-    table.rows.append(["Total transmis", sum(counts.values())])
+    steps = [*found.steps, *sorted(set(found.current) - set(found.steps))]
+    for step in steps:
+        table.rows.append([SIGNALEMENT_STATUS_LABELS.get(step, step), found.reached[step] if found.reached else None,
+                           found.current[step]])
+    table.rows.append(["Total transmis", found.total, found.total])
     return table
 
 
-def all_tables(figures: Figures, signalement_counts: Counter[str] | None) -> dict[str, Table]:
+def all_tables(figures: Figures, signalement_counts: Progress | None) -> dict[str, Table]:
     tables = [volumes(figures), waits(figures), outcomes(figures), outcome_split(figures), daily(figures),
               wait_distribution(figures), subtypes(figures), signalements(signalement_counts)]
     return {table.key: table for table in tables}

@@ -35,7 +35,7 @@ def scope_of(role: str, own_force: str | None, asked: str | None) -> str | Respo
 async def _gather(request: Request, force: str | None, chosen: period.Period) -> dict[str, tables.Table]:
     state = state_of(request)
     rows = await records.load(state.sessions, chosen, force)
-    counts = await signalements.by_status(state.sessions, chosen, force)
+    counts = await signalements.progress(state.sessions, chosen, force)
     return tables.all_tables(compute(rows, chosen), counts)
 
 
