@@ -82,7 +82,7 @@ def _one(rng: random.Random, n: int, created: datetime) -> Tchat:
 def generate(seed: int = 20260401, per_day: int = 55) -> list[Tchat]:
     """A month of tchats plus a few just outside it (to check the period's edges in Paris time)."""
     rng = random.Random(seed)
-    tchats = []
+    tchats: list[Tchat] = []
     for day in range(DAYS):
         for _ in range(rng.randint(per_day - 15, per_day + 15)):
             tchats.append(_one(rng, len(tchats), MONTH_START + timedelta(days=day, seconds=rng.randint(0, 86_399))))
