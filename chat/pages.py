@@ -59,10 +59,10 @@ ROLE_LABELS = {
 }
 
 
-def _helplines(category: str | None) -> list[dict[str, str]]:
+def _helplines(category: str | None, *, minor: bool = False) -> list[dict[str, str]]:
     """National numbers from the routing data: emergency ones for no category, the fitting ones otherwise."""
     try:
-        lines = routing.helplines(cast(Category, category)) if category in CATEGORY_LABELS \
+        lines = routing.helplines(cast(Category, category), minor=minor) if category in CATEGORY_LABELS \
             else routing.emergency_numbers()
     except Exception:  # the pages must render even if the routing data is missing or broken
         log.exception("helplines unavailable")
@@ -99,8 +99,17 @@ def _category(request: Request) -> str | None:
     return value if value in CATEGORY_LABELS else None
 
 
+def _home_numbers() -> list[dict[str, str]]:
+    """Emergency numbers first, then the helplines of the three tchats and the one for children."""
+    seen: dict[str, dict[str, str]] = {}
+    by_category = [h for c in CATEGORY_LABELS for h in _helplines(c)]
+    for line in [*_helplines(None), *by_category, *_helplines("sexual_violence", minor=True)]:
+        seen.setdefault(line["number"], line)
+    return list(seen.values())
+
+
 async def home(request: Request) -> Response:
-    return templates.TemplateResponse(request, "home.html", _context(request, numbers=_emergency_with_helplines()))
+    return templates.TemplateResponse(request, "home.html", _context(request, numbers=_home_numbers()))
 
 
 async def start(request: Request) -> Response:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
+from chat import conversations
 from tests.client import start_tchat
 from tests.servers import LiveServer
-from chat import conversations
 from tests.web.conftest import Visit, operator_card, operator_says, start_by_form, status_of, take, transcript
 
 pytestmark = pytest.mark.browser
