@@ -79,7 +79,7 @@ async def create(
     secret = totp.new_secret()
     account = Account(
         id=new_account_id(), username=username, role=role, force=force, service_id=service_id,
-        display_name=display_name or username, password_hash=passwords.hash_password(password),
+        display_name=display_name or username, password_hash=await passwords.hash_password_async(password),
         totp_secret=secret, totp_last_step=0, disabled=False, failed_logins=0, created_at=utcnow(),
     )
     async with sessions.begin() as session:
@@ -128,7 +128,7 @@ async def reset_password(sessions: async_sessionmaker[AsyncSession], username: s
         raise AccountError(problem)
     async with sessions.begin() as session:
         account = await _require(session, username)
-        account.password_hash = passwords.hash_password(password)
+        account.password_hash = await passwords.hash_password_async(password)
         account.failed_logins = 0
         account.locked_until = None
         await revoke_sessions(session, account.id)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -15,20 +18,35 @@ MIN_PASSWORD_LENGTH = 12
 # argon2 hashes anything, but a multi-megabyte "password" is only a way to burn our CPU.
 MAX_PASSWORD_LENGTH = 256
 
+# At most 4 hashes at once per process (4 × 64 MiB): a burst of sign-ins, or someone hammering /login, waits
+# its turn instead of exhausting memory.
+_slots = threading.BoundedSemaphore(4)
+
 _DUMMY_HASH = _hasher.hash("pnav-dummy-password-never-valid")
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _slots:
+        return _hasher.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when the password matches; with no hash (unknown user) a dummy hash is verified for equal timing."""
     try:
-        ok = _hasher.verify(password_hash or _DUMMY_HASH, password[:MAX_PASSWORD_LENGTH])
+        with _slots:
+            ok = _hasher.verify(password_hash or _DUMMY_HASH, password[:MAX_PASSWORD_LENGTH])
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
     return ok and password_hash is not None
+
+
+async def hash_password_async(password: str) -> str:
+    """Hash in a worker thread: argon2 takes tens of milliseconds that must not freeze every socket of the process."""
+    return await asyncio.to_thread(hash_password, password)
+
+
+async def verify_password_async(password_hash: str | None, password: str) -> bool:
+    return await asyncio.to_thread(verify_password, password_hash, password)
 
 
 def password_problem(password: str) -> str | None:

@@ -32,7 +32,7 @@ async def check(sessions: async_sessionmaker[AsyncSession], username: str, passw
     """The account when every factor is right and it is neither disabled nor locked; None otherwise."""
     account = await accounts.by_username(sessions, username[:64]) if username else None
     # Always verify a hash (a dummy one for an unknown user): the answer takes the same time either way.
-    password_ok = passwords.verify_password(account.password_hash if account else None, password)
+    password_ok = await passwords.verify_password_async(account.password_hash if account else None, password)
     if account is None:
         return None
     now = utcnow()
