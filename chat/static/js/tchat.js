@@ -1,6 +1,7 @@
 // The tchat page: draws what the TchatClient reports, sends what the visitor types.
 import { TchatClient } from "./client.js";
 import { renderCard, cardSummary } from "./cards.js";
+import { pendingConsent, renderConsent } from "./consent.js";
 import { currentTchat, remove, write } from "./session.js";
 import { go, onQuickExit } from "./visitor.js";
 
@@ -419,18 +420,38 @@ function main() {
     if (e.detail.who !== "visitor") noticeItem(leftText(e.detail.who), "left");
   });
   client.addEventListener("typing", (e) => showTyping(e.detail.who));
-  client.addEventListener("consent_request", (e) => {
+  let consentShown = null;
+  const showConsent = (frame, { live }) => {
+    if (consentShown && consentShown.dataset.proposal === String(frame.proposal || "")) return;
+    if (consentShown) consentShown.closest("li").remove(); // a newer proposal replaces an unanswered one
     const li = document.createElement("li");
     li.className = "pnav-message pnav-message--card";
     li.id = "consentement";
-    li.append(renderCard(e.detail));
+    consentShown = renderConsent(frame, tchat.token, (text) => announce(text, { urgent: true }));
+    li.append(consentShown);
     list.append(li);
-    announce(`Nouvelle fiche : ${cardSummary(e.detail)}`, { urgent: true });
+    if (live) announce(`Nouvelle proposition : ${cardSummary(frame)}. Lisez-la avant de répondre.`, { urgent: true });
     reveal(li, true);
+  };
+  client.addEventListener("consent_request", (e) => showConsent(e.detail, { live: true }));
+  let askedPending = false;
+  client.addEventListener("welcome", async (e) => {
+    if (askedPending || e.detail.status !== "active") return;
+    askedPending = true; // once per page: a reload shows the form that still waits for an answer
+    const frame = await pendingConsent(tchat.token);
+    if (frame) showConsent(frame, { live: false });
   });
   client.addEventListener("frame", (e) => {
     const frame = e.detail;
-    if (frame.type === "followup" || frame.type === "consent_result") {
+    if (frame.type === "consent_result" && consentShown && consentShown.querySelector("form")) {
+      // Answered elsewhere (another tab of the same tchat): the form here must not be sent twice.
+      consentShown.querySelector("form").remove();
+      consentShown.append(Object.assign(document.createElement("p"), {
+        className: "pnav-card__text",
+        textContent: frame.accepted ? "Votre signalement a été transmis." : "Rien n'a été transmis.",
+      }));
+    }
+    if (frame.type === "followup") {
       rememberFollowup(frame);
       if (frame.code || frame.followup_code) {
         const li = document.createElement("li");
