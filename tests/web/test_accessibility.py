@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, expect
 
+from chat import store
+from escalation import signalements
 from tests.client import start_tchat
 from tests.servers import LiveServer
-from tests.web.conftest import AXE, Visit, new_visit, operator_card, operator_says, start_by_form, take
+from tests.web.conftest import AXE, OPERATOR_ID, Visit, new_visit, operator_card, operator_says, start_by_form, take
 
 pytestmark = pytest.mark.browser
 
@@ -92,6 +94,17 @@ async def test_tchat_in_every_state_has_no_axe_violation(audited: Visit, server:
     assert await violations(audited) == []
     await audited.context.set_offline(False)
     await expect(page.locator("#connexion")).to_have_attribute("data-state", "open")
+
+    async def propose(state: Any) -> None:
+        conversation = await store.get(state.sessions, conversation_id)
+        await signalements.propose(state, conversation, account_id=OPERATOR_ID, actor="operator",
+                                   summary="Des coups hier soir.")
+
+    await server.call(propose)
+    await expect(page.locator("#consentement form")).to_be_visible()
+    await page.locator("#consentement").get_by_role("button", name="Transmettre le signalement").click()
+    await expect(page.locator("#consentement .pnav-consent__problem")).to_be_visible()
+    assert await violations(audited) == []
 
     await page.click("#terminer-bouton")
     await expect(page.locator("#terminer-confirmation")).to_be_visible()
