@@ -97,6 +97,7 @@ async def test_tchat_in_every_state_has_no_axe_violation(audited: Visit, server:
 
     async def propose(state: Any) -> None:
         conversation = await store.get(state.sessions, conversation_id)
+        assert conversation is not None
         await signalements.propose(state, conversation, account_id=OPERATOR_ID, actor="operator",
                                    summary="Des coups hier soir.")
 
