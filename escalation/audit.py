@@ -63,15 +63,10 @@ async def record(where: AsyncSession | ChatState | async_sessionmaker[AsyncSessi
     """Append one entry. ``actor``: a username or ``system``/``cli``; ``action``: dotted, e.g. ``lifting.approved``."""
     body = canonical(details or {})
     if isinstance(where, AsyncSession):
-        # Inside the caller's transaction: a savepoint keeps a lost race from aborting the caller's work.
-        for _attempt in range(MAX_ATTEMPTS):
-            try:
-                async with where.begin_nested():
-                    await _append(where, actor, action, target, body)
-                return
-            except IntegrityError:
-                continue
-        raise RuntimeError("audit log busy")
+        # Inside the caller's transaction: on PostgreSQL the advisory lock serialises appenders, on SQLite the
+        # single writer does; the unique prev_hash still refuses a fork rather than writing one.
+        await _append(where, actor, action, target, body)
+        return
     sessions = where.sessions if isinstance(where, ChatState) else where
     for _attempt in range(MAX_ATTEMPTS):
         try:

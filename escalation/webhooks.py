@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.db import utcnow
+from chat.settings import ConfigurationError
 from chat.state import ChatState
 from escalation import config
 from escalation.config import EscalationConfig
@@ -116,8 +117,11 @@ async def deliver_due(state: ChatState, client: httpx.AsyncClient) -> int:
 
 async def webhook_loop(state: ChatState) -> None:
     """Background task: deliver the outbox forever."""
-    if not config.of(state).webhooks:
-        return
+    try:
+        if not config.of(state).webhooks:
+            return
+    except ConfigurationError:
+        return  # the startup check reports it and stops the server
     async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
         while True:
             await deliver_due(state, client)

@@ -1,0 +1,82 @@
+"""Sealing, contact encryption, follow-up codes and the configuration's refusal to run without secrets."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import secrets
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from chat.settings import ConfigurationError, Settings
+from escalation import codes, config, crypto
+from pnav.app import create_app
+from tests.servers import free_port
+
+
+def test_sealed_address_opens_only_with_private_key_and_its_row() -> None:
+    """A sealed value opens with the private key for its own conversation, not for another or with another key."""
+    private_pem, public_pem = crypto.generate_keypair()
+    blob = crypto.seal(public_pem, b"203.0.113.7", "conv1")
+    assert b"203.0.113.7" not in blob
+    assert crypto.unseal(private_pem, blob, "conv1") == b"203.0.113.7"
+    with pytest.raises(crypto.DecryptionFailed):
+        crypto.unseal(private_pem, blob, "conv2")
+    with pytest.raises(crypto.DecryptionFailed):
+        crypto.unseal(crypto.generate_keypair()[0], blob, "conv1")
+    assert crypto.seal(public_pem, b"203.0.113.7", "conv1") != blob  # fresh ephemeral key each time
+
+
+def test_contact_details_bound_to_their_row() -> None:
+    """Contact ciphertexts decrypt with the key for their own signalement only."""
+    key = secrets.token_bytes(32)
+    blob = crypto.encrypt_contact(key, b'{"phone":"0612345678"}', "s1")
+    assert crypto.decrypt_contact(key, blob, "s1") == b'{"phone":"0612345678"}'
+    with pytest.raises(crypto.DecryptionFailed):
+        crypto.decrypt_contact(key, blob, "s2")
+    with pytest.raises(crypto.DecryptionFailed):
+        crypto.decrypt_contact(secrets.token_bytes(32), blob, "s1")
+
+
+def test_followup_codes_are_long_readable_and_forgiving() -> None:
+    """Codes carry 100 bits in Crockford groups; typing them in lower case, with O for 0 or I for 1, still works."""
+    code = codes.new_code()
+    assert len(code) == 24 and code.count("-") == 4
+    assert codes.LENGTH * 5 >= 80
+    typed = code.lower().replace("0", "o").replace("1", "i").replace("-", " ")
+    assert codes.hash_code(typed) == codes.hash_code(code)
+    assert codes.normalise("ABCD") is None and codes.normalise("U" * 20) is None
+    assert len({codes.new_code() for _ in range(1000)}) == 1000
+
+
+def test_production_requires_keys(tmp_path: Path) -> None:
+    """In production the contact key and the sealing public key are required, and a private key is refused."""
+    base = {"PNAV_CONTACT_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()}
+    production = Settings(environment="production", secret_key="s" * 40, extra=base)
+    with pytest.raises(ConfigurationError, match="PNAV_SEAL_PUBLIC_KEY"):
+        config.load(production)
+    private_pem, public_pem = crypto.generate_keypair()
+    (tmp_path / "private.pem").write_bytes(private_pem)
+    (tmp_path / "public.pem").write_bytes(public_pem)
+    with pytest.raises(ConfigurationError, match="private key"):
+        config.load(Settings(environment="production", secret_key="s" * 40,
+                             extra={**base, "PNAV_SEAL_PUBLIC_KEY": str(tmp_path / "private.pem")}))
+    with pytest.raises(ConfigurationError, match="PNAV_CONTACT_KEY"):
+        config.load(Settings(environment="production", secret_key="s" * 40,
+                             extra={"PNAV_SEAL_PUBLIC_KEY": str(tmp_path / "public.pem")}))
+    loaded = config.load(Settings(environment="production", secret_key="s" * 40,
+                                  extra={**base, "PNAV_SEAL_PUBLIC_KEY": str(tmp_path / "public.pem")}))
+    assert loaded.seal_public_key == public_pem and loaded.sealed_days == config.DEFAULT_SEALED_DAYS
+
+
+def test_app_refuses_to_start_in_production_without_keys(tmp_path: Path) -> None:
+    """The server's startup fails with the reason when the escalation secrets are missing in production."""
+    settings = Settings(environment="production", secret_key="s" * 40,
+                        database_url=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}")
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=free_port(), lifespan="on",
+                                           log_level="critical"))
+    with pytest.raises(SystemExit) as exited:
+        asyncio.run(server.serve())
+    assert exited.value.code != 0 and not server.started

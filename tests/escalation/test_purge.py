@@ -1,0 +1,76 @@
+"""Retention: what is past its time goes, the counts reach the audit log, statistics stay."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chat.db import utcnow
+from chat.models import Conversation, Message
+from escalation import cli, purge
+from escalation.models import AuditEvent, LiftingRequest, SealedIdentity, Signalement
+from operators import accounts
+from tests.escalation.rows import CONFIG, sealed, signalement, tchat
+
+
+async def test_purge_deletes_what_is_past_retention_and_keeps_statistics(
+        sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Old closed tchats lose their messages and token, old sealed addresses and old closed signalements' contact
+    details go; recent, open and still-needed ones stay; the conversation rows keep their statistical columns."""
+    old = await tchat(sessions, closed_days_ago=100)
+    recent = await tchat(sessions, closed_days_ago=10)
+    live = await tchat(sessions, closed_days_ago=None)
+    for conversation_id in (old, recent, live):
+        await sealed(sessions, conversation_id, days_ago=40)
+    await sealed(sessions, recent, days_ago=1)
+    held = await tchat(sessions, closed_days_ago=None)
+    await sealed(sessions, held, days_ago=40)
+    chief = await accounts.create(sessions, "chef.un", "x" * 16, role="supervisor", force="police")
+    async with sessions.begin() as session:
+        session.add(LiftingRequest(id="req1", conversation_id=held, force="police", parquet="P", magistrate="M",
+                                   reference="R", authorised_at=utcnow(), filed_by=chief.account.id, state="filed"))
+    old_signalement = await signalement(sessions, old, closed_days_ago=400)
+    open_signalement = await signalement(sessions, recent, closed_days_ago=None)
+
+    purged = await purge.run(sessions, CONFIG)
+    assert purged == purge.Purged(conversations=1, messages=2, sealed_identities=3, signalements=1)
+
+    async with sessions() as session:
+        remaining = dict((await session.execute(select(Message.conversation_id, func.count())
+                                                .group_by(Message.conversation_id))).all())
+        assert old not in remaining and remaining[recent] == 2 and remaining[live] == 2
+        row = await session.get(Conversation, old)
+        assert row is not None and row.token_hash.startswith(purge.PURGED_MARKER)
+        assert (row.category, row.force, row.department, row.status, row.outcome) == (
+            "domestic_violence", "police", "75", "closed", "complaint_oriented")
+        still_sealed = dict((await session.execute(select(SealedIdentity.conversation_id, func.count())
+                                             .group_by(SealedIdentity.conversation_id))).all())
+        assert still_sealed == {recent: 1, held: 1}
+        gone = await session.get(Signalement, old_signalement)
+        kept = await session.get(Signalement, open_signalement)
+        assert gone is not None and gone.contact_ciphertext is None and gone.summary == "" and gone.purged_at
+        assert gone.followup_hash is None and gone.category == "domestic_violence"
+        assert kept is not None and kept.contact_ciphertext is not None
+        entry = await session.scalar(select(AuditEvent).where(AuditEvent.action == "retention.purge"))
+        assert entry is not None and json.loads(entry.details)["messages"] == 2
+
+    again = await purge.run(sessions, CONFIG)
+    assert again == purge.Purged(0, 0, 0, 0)
+
+
+async def test_purge_command(sessions: async_sessionmaker[AsyncSession], db_url: str,
+                             monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """``pnav purge`` runs one pass with the configured retention and prints the counts."""
+    await tchat(sessions, closed_days_ago=10)
+    monkeypatch.setenv("PNAV_DATABASE_URL", db_url)
+    monkeypatch.setenv("PNAV_ENV", "test")
+    monkeypatch.setenv("PNAV_RETENTION_CONVERSATION_DAYS", "5")
+    assert await asyncio.to_thread(cli.main_purge, []) == 0
+    assert "purged: 1 conversations (2 messages)" in capsys.readouterr().out
+    monkeypatch.setenv("PNAV_RETENTION_CONVERSATION_DAYS", "zero")
+    assert await asyncio.to_thread(cli.main_purge, []) == 2
+    assert "PNAV_RETENTION_CONVERSATION_DAYS" in capsys.readouterr().err
