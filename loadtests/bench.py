@@ -25,7 +25,10 @@ import os
 import platform
 import random
 import resource
+import signal
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -268,7 +271,10 @@ async def run_target(target: Target, args: argparse.Namespace) -> dict[str, Any]
         result["sweep"].append(step)
         print(f"[{target.name}] {_line(step)}", flush=True)
     if args.peak_duration > 0:
+        profiler = start_profiler(target, args.peak_duration) if args.profile else None
         result["peak"] = await run.closed_loop(args.peak_duration)
+        if profiler is not None:
+            result["profile"] = finish_profiler(*profiler)
         print(f"[{target.name}] {_line(result['peak'])}", flush=True)
     if args.storm > 0:
         result["storm"] = await run.storm(min(args.storm, len(run.pairs)), args.storm_window)
@@ -297,6 +303,56 @@ async def hold(target: Target, tchats: int) -> dict[str, Any]:
     memory["sample_sent"] = len(sample)
     await run.close()
     return memory
+
+
+def start_profiler(target: Target, seconds: float) -> tuple[list[subprocess.Popen[bytes]], list[Path]]:
+    """py-spy samples every server process during the closed-loop phase (the hot path at saturation)."""
+    spy = Path(sys.executable).parent / "py-spy"
+    outputs = [Path(tempfile.mkdtemp(prefix="pnav-spy-")) / f"{pid}.txt" for pid in target.pids]
+    processes = [subprocess.Popen([str(spy), "record", "--format", "raw", "--rate", "250", "--nonblocking",
+                                   "--duration", str(int(seconds)), "--pid", str(pid), "-o", str(out)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 for pid, out in zip(target.pids, outputs, strict=True)]
+    return processes, outputs
+
+
+def finish_profiler(processes: list[subprocess.Popen[bytes]], outputs: list[Path]) -> dict[str, Any]:
+    """Collapsed stacks → the functions holding most samples (inclusive and self), across server processes."""
+    inclusive: dict[str, int] = {}
+    leaf: dict[str, int] = {}
+    total = 0
+    for process, out in zip(processes, outputs, strict=True):
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(60)
+        if not out.exists():
+            continue
+        for line in out.read_text().splitlines():
+            stack, _, count_text = line.rpartition(" ")
+            if not count_text.isdigit():
+                continue
+            count = int(count_text)
+            total += count
+            frames = [_frame_name(f) for f in stack.split(";") if f]
+            for name in set(frames):
+                inclusive[name] = inclusive.get(name, 0) + count
+            if frames:
+                leaf[frames[-1]] = leaf.get(frames[-1], 0) + count
+
+    def top(table: dict[str, int], n: int) -> list[tuple[str, float]]:
+        return [(name, round(100 * c / max(1, total), 1)) for name, c in sorted(table.items(), key=lambda x: -x[1])[:n]]
+
+    return {"samples": total, "inclusive_pct": top(inclusive, 60), "self_pct": top(leaf, 30)}
+
+
+def _frame_name(frame: str) -> str:
+    """``func (path/to/module.py:123)`` → ``func (module.py)``: lines merged, paths shortened to the package."""
+    name, _, where = frame.partition(" (")
+    path = where.rstrip(")").rsplit(":", 1)[0]
+    parts = path.split("/")
+    if "site-packages" in parts:
+        parts = parts[parts.index("site-packages") + 1:][:2]
+    short = "/".join(parts[-2:])
+    return f"{name} ({short})"
 
 
 def _short(values: dict[str, Any]) -> str:
@@ -362,6 +418,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--hold", type=int, default=0, help="tchats (2 sockets each) held idle (0: skip)")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
     parser.add_argument("--no-plot", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="py-spy the servers during the peak phase")
     args = parser.parse_args(argv)
     args.rates = [float(r) for r in args.rates.split(",") if r]
     return args
@@ -386,8 +443,14 @@ def raise_open_files() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # not root: as many as we may
 
 
+def _terminate(_signum: int, _frame: object) -> None:
+    raise SystemExit(143)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # A terminated bench still stops the servers and databases it started (context managers unwind).
+    signal.signal(signal.SIGTERM, _terminate)
     raise_open_files()  # inherited by the servers the bench starts
     with contextlib.suppress(ImportError):
         import uvloop

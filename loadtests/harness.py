@@ -112,6 +112,16 @@ class Side:
         self.recorder.sent[client_id] = now
         return f"{client_id} {now:.6f}"
 
+    async def _send(self, frame: dict[str, Any]) -> None:
+        """Send a frame; a socket the server closed counts as an error (``send_failed``), not a crash."""
+        try:
+            if self.ws is None:
+                raise websockets.ConnectionClosedOK(None, None)
+            await self.ws.send(json.dumps(frame))
+        except websockets.ConnectionClosed:
+            self.recorder.on_error({"code": "send_failed"})
+            self.recorder.sent.pop(str(frame.get("client_id")), None)
+
     async def close(self, abort: bool = False) -> None:
         if self.ws is None:
             return
@@ -158,8 +168,7 @@ class Visitor(Side):
         return time.perf_counter() - started
 
     async def say(self, client_id: str) -> None:
-        assert self.ws is not None
-        await self.ws.send(json.dumps({"type": "send", "client_id": client_id, "body": self._stamp(client_id)}))
+        await self._send({"type": "send", "client_id": client_id, "body": self._stamp(client_id)})
 
 
 class Operator(Side):
@@ -179,9 +188,8 @@ class Operator(Side):
             await self.ws.send(json.dumps({"type": "resume", "conversation": conversation, "after": 0}))
 
     async def say(self, conversation: str, client_id: str) -> None:
-        assert self.ws is not None
-        await self.ws.send(json.dumps({"type": "send", "conversation": conversation, "client_id": client_id,
-                                       "body": self._stamp(client_id)}))
+        await self._send({"type": "send", "conversation": conversation, "client_id": client_id,
+                          "body": self._stamp(client_id)})
 
 
 async def bounded(coroutines: list[Any], limit: int = CONNECT_CONCURRENCY) -> list[Any]:

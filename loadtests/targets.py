@@ -80,11 +80,11 @@ class Target:
         return total
 
 
-def _env(database_url: str, redis_url: str, extra: dict[str, str]) -> dict[str, str]:
+def _env(database_url: str, redis_url: str, extra: dict[str, str], root: Path = ROOT) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PNAV_")}
     env.update({
         "PNAV_ENV": "test", "PNAV_SECRET_KEY": "bench-" + "x" * 40, "PNAV_DATABASE_URL": database_url,
-        "PNAV_REDIS_URL": redis_url, "PYTHONPATH": str(ROOT),
+        "PNAV_REDIS_URL": redis_url, "PYTHONPATH": str(root),
         # The benchmark pairs send faster than a person types: lift the per-socket send limit, not the others.
         "PNAV_VISITOR_SEND_RATE": "1000", "PNAV_VISITOR_SEND_BURST": "1000",
     })
@@ -117,9 +117,10 @@ def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
 
 @contextlib.contextmanager
 def pnav_servers(database_url: str, redis_url: str, count: int, logdir: Path,
-                 extra_env: dict[str, str] | None = None) -> Iterator[list[subprocess.Popen[bytes]]]:
-    env = _env(database_url, redis_url, extra_env or {})
-    subprocess.run([str(BIN / "pnav"), "migrate"], env=env, check=True, capture_output=True, cwd=ROOT)
+                 extra_env: dict[str, str] | None = None, root: Path = ROOT) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """``count`` processes of ``pnav serve`` on free ports; ``root`` may name another checkout (A/B runs)."""
+    env = _env(database_url, redis_url, extra_env or {}, root)
+    subprocess.run([str(BIN / "pnav"), "migrate"], env=env, check=True, capture_output=True, cwd=root)
     processes: list[subprocess.Popen[bytes]] = []
     ports = []
     try:
@@ -128,7 +129,7 @@ def pnav_servers(database_url: str, redis_url: str, count: int, logdir: Path,
             log = open(logdir / f"pnav-{index}.log", "wb")  # noqa: SIM115 - closed with the process
             processes.append(subprocess.Popen(
                 [str(BIN / "pnav"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+                env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root,
             ))
             ports.append(port)
         for port, process in zip(ports, processes, strict=True):
@@ -140,7 +141,14 @@ def pnav_servers(database_url: str, redis_url: str, count: int, logdir: Path,
 
 @contextlib.contextmanager
 def start(name: str, extra_env: dict[str, str] | None = None) -> Iterator[Target]:
-    """Start one target by name: relay, sqlite, pg1, pg2 (PostgreSQL+Redis, 1 or 2 processes)."""
+    """Start one target by name: relay, sqlite, pg1, pg2 (PostgreSQL+Redis, 1 or 2 processes).
+
+    ``sqlite@/path/to/checkout`` serves the pnav of another checkout (e.g. ``git worktree`` of the previous
+    commit) with the same harness, for before/after comparisons in one run.
+    """
+    name, _, other = name.partition("@")
+    root = Path(other).resolve() if other else ROOT
+    label = f"{name}@{root.name}" if other else name
     logdir = Path(tempfile.mkdtemp(prefix=f"pnav-bench-{name}-"))
     if name == "relay":
         port = free_port()
@@ -156,13 +164,13 @@ def start(name: str, extra_env: dict[str, str] | None = None) -> Iterator[Target
         return
     if name == "sqlite":
         url = f"sqlite+aiosqlite:///{logdir / 'bench.sqlite3'}"
-        with pnav_servers(url, "memory://", 1, logdir, extra_env) as processes:
-            yield Target(name, [_ws_base(processes[0])], processes, url)
+        with pnav_servers(url, "memory://", 1, logdir, extra_env, root) as processes:
+            yield Target(label, [_ws_base(processes[0])], processes, url)
         return
     if name in ("pg1", "pg2"):
         with postgres_server() as pg, redis_server() as redis, \
-                pnav_servers(pg, redis, int(name[-1]), logdir, extra_env) as processes:
-            yield Target(name, [_ws_base(p) for p in processes], processes, pg)
+                pnav_servers(pg, redis, int(name[-1]), logdir, extra_env, root) as processes:
+            yield Target(label, [_ws_base(p) for p in processes], processes, pg)
         return
     raise ValueError(f"unknown target {name!r} (relay, sqlite, pg1, pg2)")
 
