@@ -80,6 +80,11 @@ class Leave:
 
 
 @dataclass(frozen=True)
+class Ping:
+    """An application-level ping: lets a phone notice a half-open connection long before TCP does."""
+
+
+@dataclass(frozen=True)
 class Generic:
     """A frame of another vocabulary (operator console): its type and validated-as-object fields."""
 
@@ -87,7 +92,7 @@ class Generic:
     fields: dict[str, Any]
 
 
-Frame = Hello | Send | Typing | Read | Resume | Leave | Generic
+Frame = Hello | Send | Typing | Read | Resume | Leave | Ping | Generic
 
 
 def decode(raw: str | bytes, max_bytes: int) -> dict[str, Any] | ProtocolError:
@@ -171,6 +176,8 @@ def parse(raw: str | bytes, *, max_bytes: int, max_chars: int, extra_types: froz
         return Read(number, conversation) if kind == "read" else Resume(number, conversation)
     if kind == "leave":
         return Leave()
+    if kind == "ping":
+        return Ping()
     if kind in extra_types:
         return Generic(kind, data)
     return error("unknown_frame")

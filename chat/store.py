@@ -7,8 +7,9 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import Table, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -48,7 +49,12 @@ class StoredMessage:
         if self.kind == "card":
             card = json.loads(self.body)
             return {"type": "card", "seq": self.seq, "author": self.author, "at": at, **card}
-        return {"type": "message", "seq": self.seq, "author": self.author, "body": self.body, "at": at}
+        frame: dict[str, object] = {"type": "message", "seq": self.seq, "author": self.author, "body": self.body,
+                                     "at": at}
+        if self.client_id is not None:
+            # Lets the sender bind its own message to its pending copy even when the ack was lost.
+            frame["client_id"] = self.client_id
+        return frame
 
 
 @dataclass(frozen=True)
@@ -118,33 +124,43 @@ async def append(
     author_id: str | None = None,
     kind: str = "text",
 ) -> Appended:
-    """Commit one message with the next dense seq; a retried client_id returns the first one unchanged."""
-    for _attempt in range(3):
+    """Commit one message with the next dense seq; a retried client_id returns the first one unchanged.
+
+    The first attempt goes straight to UPDATE + INSERT (two statements: the hot path of every message); a retried
+    client_id is caught by the unique constraint, which rolls the whole transaction back (the seq too), and the
+    next attempt returns the message already stored.
+    """
+    conversations, messages = cast(Table, Conversation.__table__), cast(Table, Message.__table__)
+    for attempt in range(3):
         try:
             async with sessions.begin() as session:
-                if client_id is not None and (row := await _existing(session, conversation_id, client_id)):
+                if attempt > 0 and client_id is not None and (row := await _existing(session, conversation_id,
+                                                                                      client_id)):
                     return Appended(_stored(row), duplicate=True)
                 now = utcnow()
-                values: dict[str, object] = {"last_seq": Conversation.last_seq + 1}
+                values: dict[str, object] = {"last_seq": conversations.c.last_seq + 1}
                 if author == "operator":
-                    values["first_reply_at"] = func.coalesce(Conversation.first_reply_at, now)
+                    values["first_reply_at"] = func.coalesce(conversations.c.first_reply_at, now)
                 # The row lock this UPDATE takes serialises writers of one conversation: seq stays dense.
+                # Core statements (not the ORM unit of work): this runs for every message.
                 seq = await session.scalar(
-                    update(Conversation)
-                    .where(Conversation.id == conversation_id, Conversation.status.in_(OPEN_STATUSES))
+                    update(conversations)
+                    .where(conversations.c.id == conversation_id, conversations.c.status.in_(OPEN_STATUSES))
                     .values(**values)
-                    .returning(Conversation.last_seq)
+                    .returning(conversations.c.last_seq)
                 )
                 if seq is None:
+                    if client_id is not None and (row := await _existing(session, conversation_id, client_id)):
+                        return Appended(_stored(row), duplicate=True)  # stored before the close: same ack
                     raise ConversationClosed(conversation_id)
-                message = Message(
+                stored = StoredMessage(conversation_id, seq, author, kind, body, client_id, now)
+                await session.execute(insert(messages).values(
                     conversation_id=conversation_id, seq=seq, author=author, author_id=author_id, kind=kind,
                     body=body, client_id=client_id, created_at=now,
-                )
-                session.add(message)
-            return Appended(_stored(message), duplicate=False)
+                ))
+            return Appended(stored, duplicate=False)
         except IntegrityError:
-            # Two sends with the same client_id raced: the loser finds the winner's row on the next attempt.
+            # The same client_id again (a retry, or two sends racing): the next attempt finds the stored row.
             if client_id is None:
                 raise
     raise RuntimeError("could not append message")  # pragma: no cover - three races in a row

@@ -15,9 +15,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from chat import conversations, hooks, store
 from chat.broker import SubscriberGap, SubscriberOverflow, Subscription
 from chat.db import utcnow
+from chat.limits import TOO_MANY_SOCKETS, limits_of
 from chat.models import Conversation
 from chat.origin import origin_allowed
-from chat.protocol import Hello, Leave, ProtocolError, Read, Resume, Send, Typing, dumps, error, parse
+from chat.protocol import Hello, Leave, Ping, ProtocolError, Read, Resume, Send, Typing, dumps, error, parse
 from chat.ratelimit import TokenBucket
 from chat.state import ChatState
 
@@ -70,7 +71,19 @@ class VisitorSocket:
         if not origin_allowed(self.ws, self.settings.trusted_origins):
             await self.ws.close(CLOSE_FORBIDDEN_ORIGIN)  # before accept: the handshake is refused with 403
             return
+        limits = limits_of(self.state)
+        source = limits.open_socket(self.ws)
         await self.ws.accept()
+        if source is None:
+            await self.send({"type": "error", "code": "too_many_connections", "message": TOO_MANY_SOCKETS})
+            await self._close(CLOSE_TOO_SLOW)
+            return
+        try:
+            await self._session()
+        finally:
+            limits.close_socket(source)
+
+    async def _session(self) -> None:
         hello = await self._hello()
         if hello is None:
             return
@@ -231,6 +244,8 @@ class VisitorSocket:
         elif isinstance(frame, Read):
             await conversations.publish(self.state, conversation.id,
                                         {"type": "read", "who": "visitor", "seq": frame.seq})
+        elif isinstance(frame, Ping):
+            await self.send({"type": "pong"})
         elif isinstance(frame, Resume):
             self.last_seq = frame.after
             await self._replay()

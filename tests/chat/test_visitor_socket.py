@@ -282,3 +282,16 @@ async def test_cross_site_origin_refused(live: LiveServer) -> None:
     same = Visitor(live, tchat["token"])
     assert (await same.connect(origin=live.base))["type"] == "welcome"
     await same.close()
+
+
+async def test_ping_pong_and_client_id_in_message(live: LiveServer) -> None:
+    """An application ping gets a pong; the visitor's own message frame carries its client_id."""
+    tchat = await start_tchat(live)
+    visitor = Visitor(live, tchat["token"])
+    await visitor.connect()
+    await visitor.send({"type": "ping"})
+    await visitor.expect("pong")
+    await visitor.send({"type": "send", "client_id": "mine-1", "body": "coucou"})
+    frame = await visitor.expect("message", seq=1)
+    assert frame["client_id"] == "mine-1"
+    await visitor.close()

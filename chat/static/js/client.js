@@ -19,6 +19,10 @@ const WELCOME_TIMEOUT_MS = 15000;
 const TYPING_EVERY_MS = 2000;
 // A send refused for a passing reason (rate limit, storage briefly unavailable) is retried after 3 s.
 const RETRY_SEND_MS = 3000;
+// Liveness: a ping every 25 s (under the 30–60 s idle timeouts of mobile carriers); if nothing at all came back
+// within 10 s more, the connection is half-open (the phone changed network): drop it and resume at once.
+const PING_EVERY_MS = 25000;
+const PONG_TIMEOUT_MS = 10000;
 export const CLOSE_BAD_TOKEN = 4401;
 
 export function normalise(text) {
@@ -45,6 +49,8 @@ export class TchatClient extends EventTarget {
     this.welcomeTimer = null;
     this.retryTimer = null;
     this.lastTyping = 0;
+    this.pingTimer = null;
+    this.lastFrameAt = 0;
     this.ended = false;
     this.welcomed = false;
   }
@@ -94,6 +100,7 @@ export class TchatClient extends EventTarget {
     });
     ws.addEventListener("message", (event) => {
       if (this.ws !== ws) return;
+      this.lastFrameAt = Date.now();
       let frame;
       try {
         frame = JSON.parse(event.data);
@@ -106,6 +113,7 @@ export class TchatClient extends EventTarget {
       if (this.ws !== ws) return;
       this.ws = null;
       clearTimeout(this.welcomeTimer);
+      clearInterval(this.pingTimer);
       if (event.code === CLOSE_BAD_TOKEN) {
         this.ended = true;
         this.setState("invalid");
@@ -122,6 +130,22 @@ export class TchatClient extends EventTarget {
     this.welcomeTimer = setTimeout(() => {
       if (this.ws === ws && !this.welcomed) ws.close();
     }, WELCOME_TIMEOUT_MS);
+  }
+
+  startPinging() {
+    clearInterval(this.pingTimer);
+    const ws = this.ws;
+    this.pingTimer = setInterval(() => {
+      if (this.ws !== ws) {
+        clearInterval(this.pingTimer);
+        return;
+      }
+      if (Date.now() - this.lastFrameAt > PING_EVERY_MS + PONG_TIMEOUT_MS) {
+        ws.close(); // half-open: the close handler schedules the reconnection and the resume
+        return;
+      }
+      this.sendFrame({ type: "ping" });
+    }, PING_EVERY_MS);
   }
 
   scheduleReconnect() {
@@ -181,6 +205,7 @@ export class TchatClient extends EventTarget {
         this.welcomed = true;
         this.attempt = 0;
         clearTimeout(this.welcomeTimer);
+        this.startPinging();
         this.setState("open");
         this.emit("welcome", frame);
         this.flush();
@@ -217,8 +242,12 @@ export class TchatClient extends EventTarget {
     let own = null;
     if (frame.type === "message" && frame.author === "visitor") {
       own = this.ackedBySeq.get(seq) || null;
+      const stated = frame.client_id ? String(frame.client_id) : null;
       if (own) {
         this.ackedBySeq.delete(seq);
+      } else if (stated && this.outbox.some((item) => item.client_id === stated)) {
+        own = stated;
+        this.dropFromOutbox(own);
       } else {
         // The message overtook its ack (or the ack was lost with the connection): bind it to the oldest
         // pending entry with the same text, which is the one the server stored first.
