@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat.db import utcnow
+from escalation import audit
 from operators import passwords, totp
 from operators.models import FORCES, ROLES, Account, AccountSession
 
@@ -86,6 +87,9 @@ async def create(
         if await session.scalar(select(Account.id).where(Account.username == username)) is not None:
             raise AccountError(f"l'identifiant {username!r} existe déjà")
         session.add(account)
+        await session.flush()
+        await audit.record(session, actor="cli", action="account.created", target=username,
+                           details={"role": role, "force": force, "service": service_id})
     return Created(account, totp.provisioning_uri(secret, username))
 
 
@@ -121,6 +125,8 @@ async def set_disabled(sessions: async_sessionmaker[AsyncSession], username: str
         account.disabled = disabled
         if disabled:
             await revoke_sessions(session, account.id)
+        await audit.record(session, actor="cli", action="account.disabled" if disabled else "account.enabled",
+                           target=account.username)
 
 
 async def reset_password(sessions: async_sessionmaker[AsyncSession], username: str, password: str) -> None:
@@ -132,6 +138,7 @@ async def reset_password(sessions: async_sessionmaker[AsyncSession], username: s
         account.failed_logins = 0
         account.locked_until = None
         await revoke_sessions(session, account.id)
+        await audit.record(session, actor="cli", action="account.password_reset", target=account.username)
 
 
 async def reset_totp(sessions: async_sessionmaker[AsyncSession], username: str) -> str:
@@ -142,6 +149,7 @@ async def reset_totp(sessions: async_sessionmaker[AsyncSession], username: str) 
         account.totp_secret = secret
         account.totp_last_step = 0
         await revoke_sessions(session, account.id)
+        await audit.record(session, actor="cli", action="account.totp_reset", target=account.username)
         return totp.provisioning_uri(secret, account.username)
 
 

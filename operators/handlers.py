@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chat import conversations, protocol, store
+from escalation import audit
 from operators import closing, frames, invitations, transfers
 from operators.console import Console, account_channel
 from operators.models import OUTCOMES
@@ -30,6 +31,8 @@ async def take(console: Console, fields: dict[str, Any]) -> None:
     if not await conversations.take(console.state, conversation_id, console.account.id, conversation.force):
         await console.error("already_taken", conversation_id)
         return
+    await audit.record(console.state, actor=console.account.username, action="conversation.taken",
+                       target=conversation_id)
     # Every tab of this operator follows the tchat (this one included): they all receive ``attach``.
     await console.state.broker.publish(account_channel(console.account.id),
                                        protocol.dumps({"type": "attach", "conversation": conversation_id}))
@@ -85,8 +88,9 @@ async def resume(console: Console, fields: dict[str, Any]) -> None:
     if conversation is None:
         return
     if conversation.id not in console.attached:
-        await console.sub.add(conversations.conversation_channel(conversation.id))
-        console.attached.add(conversation.id)
+        # Not followed yet (a supervisor opening a flagged tchat): summary and whole transcript, then live frames.
+        await console.attach(conversation.id)
+        return
     await console.replay(conversation.id, after)
 
 

@@ -7,6 +7,7 @@ from starlette.responses import RedirectResponse, Response
 
 from chat.state import state_of
 from chat.templating import templates
+from escalation import audit
 from operators import access, accounts, canned, csrf, sessions, signin
 from operators.permissions import CONSOLE_ROLES
 
@@ -42,6 +43,7 @@ async def login(request: Request) -> Response:
     if account is None:
         return _login_page(request, signin.FAILED, 401)
     cookie = await sessions.open_session(state.sessions, account.id)
+    await audit.record(state, actor=account.username, action="account.login")
     response = RedirectResponse("/console", status_code=303)
     response.set_cookie(sessions.COOKIE, cookie, max_age=int(sessions.ABSOLUTE_LIFETIME.total_seconds()), path="/",
                         httponly=True, samesite="strict", secure=access.cookie_secure(request))

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from chat import conversations, protocol
 from chat.db import utcnow
 from chat.models import FORCES, Conversation, Participant
+from escalation import audit
 from operators import accounts
 from operators.console import Console, account_channel
 from operators.models import Transfer
@@ -69,6 +70,8 @@ async def _to_operator(console: Console, conversation: Conversation, username: s
         session.add(Transfer(conversation_id=conversation.id, from_account=me.id, to_account=target.id,
                              to_force=target.force if target.force != conversation.force else None, note=note,
                              created_at=now))
+        await audit.record(session, actor=me.username, action="conversation.transferred", target=conversation.id,
+                           details={"to_operator": target.username})
     await _announce(console, conversation.id, "Un autre membre de l'équipe prend la suite de la conversation.")
     await console.state.broker.publish(account_channel(target.id), protocol.dumps(
         {"type": "attach", "conversation": conversation.id,
@@ -92,6 +95,8 @@ async def _to_force(console: Console, conversation: Conversation, force: str, no
         await _leave(session, conversation.id, me.id)
         session.add(Transfer(conversation_id=conversation.id, from_account=me.id, to_force=force, note=note,
                              created_at=now))
+        await audit.record(session, actor=me.username, action="conversation.transferred", target=conversation.id,
+                           details={"to_force": force})
     await _announce(console, conversation.id,
                     f"Votre conversation est transmise à {FORCE_NAMES[force]}, compétente pour votre commune. "
                     "Merci de patienter quelques instants.")

@@ -236,6 +236,7 @@ function ensureChat(id) {
   for (const only of node.querySelectorAll("[data-only]")) {
     if (only.dataset.only !== ROLE) only.remove();
   }
+  if (ROLE === "supervisor") node.querySelector(".chat-compose").remove(); // supervisors watch, they do not write
   const tab = el("button", "chat-tab");
   tab.type = "button";
   tab.setAttribute("role", "tab");
@@ -309,7 +310,8 @@ function setStatus(chat, status, outcome) {
   chat.status = status;
   const line = chat.node.querySelector(".chat-status");
   const live = status === "active";
-  chat.node.querySelector(".chat-compose").hidden = !live;
+  const compose = chat.node.querySelector(".chat-compose");
+  if (compose) compose.hidden = !live;
   for (const selector of [".chat-invite", ".chat-transfer", ".chat-leave"]) {
     const node = chat.node.querySelector(selector);
     if (node) node.hidden = !live;
@@ -425,10 +427,10 @@ function newClientId() {
   return crypto.randomUUID();
 }
 
-function wirePane(chat) {
+function wireCompose(chat, compose) {
   const node = chat.node;
   const body = node.querySelector(".chat-body");
-  node.querySelector(".chat-compose").addEventListener("submit", (event) => {
+  compose.addEventListener("submit", (event) => {
     event.preventDefault();
     const text = body.value.trim();
     if (!text) return;
@@ -444,7 +446,7 @@ function wirePane(chat) {
   body.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey) {
       event.preventDefault();
-      node.querySelector(".chat-compose").requestSubmit();
+      compose.requestSubmit();
     }
   });
   body.addEventListener("input", () => {
@@ -454,6 +456,12 @@ function wirePane(chat) {
       send({ type: "typing", conversation: chat.id });
     }
   });
+}
+
+function wirePane(chat) {
+  const node = chat.node;
+  const compose = node.querySelector(".chat-compose");
+  if (compose) wireCompose(chat, compose);
   node.querySelector(".chat-invite")?.addEventListener("click", () => {
     send({ type: "invite_psychologist", conversation: chat.id });
   });
@@ -525,7 +533,15 @@ function renderSupervision(frame) {
     : [el("li", "", "Aucun opérateur connecté.")]));
   const flagged = document.getElementById("sup-flagged");
   flagged.replaceChildren(...(frame.flagged.length
-    ? frame.flagged.map((f) => el("li", "", `${f.emergency ? "URGENCE " : ""}${f.minor ? "Mineur " : ""}— ${CATEGORIES[f.category]} (${f.department}) — ${f.operator ? `pris par ${f.operator}` : "en attente"}`))
+    ? frame.flagged.map((f) => {
+      const li = el("li", "sup-flagged", `${f.emergency ? "URGENCE " : ""}${f.minor ? "Mineur " : ""}— ${CATEGORIES[f.category]} (${f.department}) — ${f.operator ? `pris par ${f.operator}` : "en attente"} `);
+      const watch = el("button", "fr-btn fr-btn--tertiary fr-btn--sm sup-watch", chats.has(f.conversation) ? "Affiché" : "Suivre");
+      watch.type = "button";
+      watch.disabled = chats.has(f.conversation);
+      watch.addEventListener("click", () => send({ type: "resume", conversation: f.conversation, after: 0 }));
+      li.append(watch);
+      return li;
+    })
     : [el("li", "", "Aucun tchat signalé.")]));
 }
 

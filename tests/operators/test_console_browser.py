@@ -3,11 +3,15 @@ all three see each other's messages."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
+from chat import conversations
+from tests.client import Visitor, start_tchat
 from tests.conftest import wipe
 from tests.operators.staff import Staff, make
 from tests.servers import LiveServer
@@ -36,8 +40,10 @@ async def desks(browser: Browser) -> AsyncIterator[list[BrowserContext]]:
         await context.close()
 
 
-async def sign_in(context: BrowserContext, server: LiveServer, staff: Staff) -> Page:
+async def sign_in(context: BrowserContext, server: LiveServer, staff: Staff, errors: list[str] | None = None) -> Page:
     page = await context.new_page()
+    if errors is not None:
+        page.on("pageerror", lambda error: errors.append(str(error)))
     await page.goto(server.base + "/login")
     await page.fill("#username", staff.username)
     await page.fill("#password", staff.password)
@@ -53,7 +59,8 @@ async def test_operator_visitor_and_psychologist_chat_together(browser: Browser,
     """Operator (TOTP sign-in) takes the visitor's tchat, invites a psychologist; every message reaches all three."""
     officer = await make(server, "agent.navigateur", "operator", "police")
     psychologist = await make(server, "psy.navigateur", "psychologist")
-    operator = await sign_in(desks[0], server, officer)
+    errors: list[str] = []
+    operator = await sign_in(desks[0], server, officer, errors)
 
     visit = await new_visit(browser, server)
     try:
@@ -77,7 +84,7 @@ async def test_operator_visitor_and_psychologist_chat_together(browser: Browser,
         await visitor.keyboard.press("Enter")
         await expect(pane.locator(".chat-log")).to_contain_text("Oui, pour l'instant.")
 
-        psy = await sign_in(desks[1], server, psychologist)
+        psy = await sign_in(desks[1], server, psychologist, errors)
         await pane.locator(".chat-invite").click()
         await expect(pane.locator(".chat-log")).to_contain_text("Invitation envoyée")
         await psy.locator(".invitation-accept").click()
@@ -107,5 +114,49 @@ async def test_operator_visitor_and_psychologist_chat_together(browser: Browser,
         await expect(pane.locator(".chat-status")).to_contain_text("Conversation clôturée")
         await expect(visitor.locator("#termine")).to_be_visible()
         await expect(psy_pane.locator(".chat-status")).to_contain_text("Conversation clôturée")
+        assert errors == []
     finally:
         await visit.context.close()
+
+
+async def test_supervisor_watches_a_flagged_tchat(browser: Browser, server: LiveServer,
+                                                  desks: list[BrowserContext]) -> None:
+    """A supervisor sees queue lengths, the operators online with their load and a flagged tchat, and opens it
+    read-only; the operator's tab shows an unread count and the page title announces new messages."""
+    chief = await make(server, "chef.navigateur", "supervisor", "police")
+    officer = await make(server, "agent.onglets", "operator", "police")
+    errors: list[str] = []
+    operator = await sign_in(desks[0], server, officer, errors)
+    first = await start_tchat(server, postal_code="75011")
+    second = await start_tchat(server, postal_code="75011", category="discrimination_hate")
+    for started in (first, second):
+        await operator.locator(f'.queue-item[data-conversation="{started["id"]}"] .queue-take').click()
+        await expect(operator.locator(f"#pane-{started['id']}")).to_be_visible()
+    waiting = await start_tchat(server, postal_code="75011", category="domestic_violence")
+
+    async def flag(state: Any) -> None:
+        await conversations.set_flags(state, first["id"], emergency=True, minor=False)
+
+    await server.call(flag)
+    visitor = Visitor(server, first["token"])
+    await visitor.connect()
+    await visitor.send({"type": "send", "client_id": "v1", "body": "Il est revenu."})
+    first_tab = operator.locator(f"#tab-{first['id']}")
+    await expect(first_tab.locator(".chat-tab-unread")).to_have_text(" (1)")
+    await expect(operator).to_have_title(re.compile(r"^\(1\) Nouveau message"))
+    await first_tab.click()
+    await expect(first_tab.locator(".chat-tab-unread")).to_have_text("")
+
+    watch = await sign_in(desks[1], server, chief, errors)
+    await expect(watch.locator("#sup-queues")).to_contain_text("Violences conjugales")
+    await expect(watch.locator("#sup-operators")).to_contain_text("Agent.Onglets — 2 tchat(s) en cours")
+    flagged = watch.locator(".sup-flagged")
+    await expect(flagged).to_contain_text("URGENCE")
+    await expect(watch.locator(f'.queue-item[data-conversation="{waiting["id"]}"]')).to_be_visible()
+    await expect(watch.locator(".queue-take")).to_have_count(0)
+    await flagged.locator(".sup-watch").click()
+    pane = watch.locator(f"#pane-{first['id']}")
+    await expect(pane.locator(".chat-log")).to_contain_text("Il est revenu.")
+    await expect(pane.locator(".chat-compose")).to_have_count(0)
+    assert errors == []
+    await visitor.close()
