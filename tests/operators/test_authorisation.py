@@ -173,5 +173,6 @@ async def test_frames_by_role(staff_live: LiveServer) -> None:
 
     await staff_live.call(publish)
     assert await consoles["op_gendarmerie"].quiet("queue_state", force="police")
-    for client in (*consoles.values(), visitor):
+    for client in consoles.values():
         await client.close()
+    await visitor.close()
