@@ -52,8 +52,10 @@ async def consent(request: Request) -> Response:
     if not isinstance(version, str):
         raise ApiError(422, "consent_required", "La version du texte de consentement est manquante.",
                        field="consent_version")
+    proposal = data.get("proposal")
     details = contact.parse(data)
-    created = await signalements.accept(state, conversation, details, version)
+    created = await signalements.accept(state, conversation, details, version,
+                                        proposal if isinstance(proposal, str) else None)
     service = created.service
     return JSONResponse({
         "followup_code": created.code,

@@ -100,13 +100,18 @@ class Created:
     service: routing.LocalService
 
 
-async def accept(state: ChatState, conversation: Conversation, details: ContactDetails, version: str) -> Created:
-    """The visitor consented: create the signalement for the proposal's service; the code is returned once."""
+async def accept(state: ChatState, conversation: Conversation, details: ContactDetails, version: str,
+                 proposal_id: str | None = None) -> Created:
+    """The visitor consented: create the signalement for the proposal's service; the code is returned once.
+
+    ``proposal_id`` (sent by the form) must name the pending proposal: consent given to a text the operator has
+    since replaced is not applied to the new one."""
     proposal = await pending_proposal(state.sessions, conversation)
     if proposal is None:
         raise ApiError(409, "no_pending_proposal", NO_PROPOSAL)
-    if version != proposal.consent_version:
-        raise ApiError(409, "consent_outdated", "Le texte du consentement a changé : relisez-le avant de valider.")
+    if version != proposal.consent_version or (proposal_id is not None and proposal_id != proposal.id):
+        raise ApiError(409, "consent_outdated", "La proposition a été modifiée entre-temps : relisez-la avant de "
+                       "valider.")
     service = routing.local_service_by_id(proposal.service_id)
     if service is None:
         raise ApiError(409, "no_pending_proposal", NO_PROPOSAL)

@@ -162,7 +162,9 @@ async def test_consent_is_checked(esc: Live) -> None:
     async with httpx.AsyncClient(base_url=esc.server.base) as http:
         again = await http.post("/api/v1/signalements/pending", json={"token": tchat.token})
     assert again.status_code == 200 and again.json()["proposal"] == form["proposal"]
-    assert (await consent(esc.server, tchat.token, version)).status_code == 201
+    stale = await consent(esc.server, tchat.token, version, proposal="0" * 32)
+    assert stale.status_code == 409 and stale.json()["error"]["code"] == "consent_outdated"
+    assert (await consent(esc.server, tchat.token, version, proposal=form["proposal"])).status_code == 201
     twice = await consent(esc.server, tchat.token, version)
     assert twice.status_code == 409 and "followup_code" not in twice.text
     await tchat.visitor.close()
