@@ -1,0 +1,63 @@
+"""The console socket under stress: racing takes, malformed frames, floods — answered in French, never closed."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.client import start_tchat
+from tests.operators.staff import console_for, make
+from tests.servers import LiveServer
+
+
+async def test_two_operators_race_for_one_tchat(staff_live: LiveServer) -> None:
+    """Two consoles take the same tchat at once: exactly one gets it, the other is told a colleague did."""
+    a = await console_for(staff_live, await make(staff_live, "course.a", "operator", "police"))
+    b = await console_for(staff_live, await make(staff_live, "course.b", "operator", "police"))
+    started = await start_tchat(staff_live, postal_code="75011")
+    frame = {"type": "take", "conversation": started["id"]}
+    await asyncio.gather(a.send(frame), b.send(frame))
+
+    async def outcome(client: object) -> str:
+        while True:
+            got = await client.recv()  # type: ignore[attr-defined]
+            if got["type"] == "taken":
+                return "taken"
+            if got["type"] == "error":
+                return str(got["code"])
+
+    results = sorted(await asyncio.gather(outcome(a), outcome(b)))
+    assert results == ["already_taken", "taken"]
+    await a.close()
+    await b.close()
+
+
+async def test_malformed_frames_keep_the_console_open(staff_live: LiveServer) -> None:
+    """Garbage, unknown types, bad fields and oversized frames get French error frames; the socket keeps working."""
+    console = await console_for(staff_live, await make(staff_live, "agent.bruit", "operator", "police"))
+    bad = ["not json", "[]", '{"type": 3}', '{"type":"fly"}', '{"type":"take"}', '{"type":"take","conversation":"../x"}',
+           '{"type":"read","conversation":"abc","seq":-1}', '{"type":"close","conversation":"abc","outcome":"won"}',
+           '{"type":"send","conversation":"abc","client_id":"a b","body":"x"}', "x" * 20_000,
+           '{"type":"accept_invitation","invitation":"abc"}']
+    codes = []
+    for raw in bad:
+        await console.send(raw)
+        reply = await console.expect("error")
+        assert reply["message"] and reply["code"] != "internal", raw
+        codes.append(reply["code"])
+    assert "frame_too_large" in codes and "malformed_frame" in codes and "unknown_frame" in codes
+    await console.send({"type": "take", "conversation": "doesnotexist"})
+    assert (await console.expect("error"))["code"] == "unknown_conversation"
+    await console.close()
+
+
+async def test_flood_is_rate_limited_not_disconnected(staff_live: LiveServer) -> None:
+    """A burst of frames beyond the limit gets ``rate_limited`` errors, and the socket answers again afterwards."""
+    console = await console_for(staff_live, await make(staff_live, "agent.flot", "operator", "police"))
+    for _ in range(60):
+        await console.send({"type": "typing", "conversation": "abc"})
+    codes = [(await console.expect("error"))["code"] for _ in range(60)]
+    assert "rate_limited" in codes
+    await asyncio.sleep(1)
+    await console.send({"type": "take", "conversation": "doesnotexist"})
+    assert (await console.expect("error"))["code"] == "unknown_conversation"
+    await console.close()
