@@ -34,7 +34,8 @@ async def test_two_operators_race_for_one_tchat(staff_live: LiveServer) -> None:
 async def test_malformed_frames_keep_the_console_open(staff_live: LiveServer) -> None:
     """Garbage, unknown types, bad fields and oversized frames get French error frames; the socket keeps working."""
     console = await console_for(staff_live, await make(staff_live, "agent.bruit", "operator", "police"))
-    bad = ["not json", "[]", '{"type": 3}', '{"type":"fly"}', '{"type":"take"}', '{"type":"take","conversation":"../x"}',
+    bad = ["not json", "[]", '{"type": 3}', '{"type":"fly"}', '{"type":"take"}',
+           '{"type":"take","conversation":"../x"}',
            '{"type":"read","conversation":"abc","seq":-1}', '{"type":"close","conversation":"abc","outcome":"won"}',
            '{"type":"send","conversation":"abc","client_id":"a b","body":"x"}', "x" * 20_000,
            '{"type":"accept_invitation","invitation":"abc"}']
