@@ -288,7 +288,8 @@ function renderHead(chat) {
   const s = chat.summary;
   const title = `${CATEGORIES[s.category] || "Conversation"} — ${REQUESTERS[s.role] || ""}`;
   chat.node.querySelector(".chat-title").textContent = title;
-  chat.tab.querySelector(".chat-tab-label").textContent = `${CATEGORIES[s.category] || "Conversation"} · ${s.department || ""}`;
+  const since = s.taken_at ? ` · ${clock(s.taken_at)}` : "";
+  chat.tab.querySelector(".chat-tab-label").textContent = `${CATEGORIES[s.category] || "Conversation"} · ${s.department || ""}${since}`;
   const place = s.commune ? `${s.commune} (${s.postal_code})` : s.postal_code || "";
   chat.node.querySelector(".chat-meta").textContent = `${place} — ${FORCES[s.force] || ""}`;
   const flags = [s.emergency ? "URGENCE" : "", s.minor ? "Concerne un mineur" : ""].filter(Boolean).join(" · ");
@@ -383,6 +384,7 @@ function renderUnread(chat) {
 }
 
 function updateTitle() {
+  document.getElementById("no-chat").hidden = chats.size > 0;
   const total = [...chats.values()].reduce((sum, chat) => sum + chat.unread, 0);
   document.title = total ? `(${total}) Nouveau message — ${baseTitle}` : baseTitle;
 }
@@ -424,7 +426,9 @@ function renderCanned(chat) {
 }
 
 function newClientId() {
-  return crypto.randomUUID();
+  // getRandomValues works on plain-HTTP intranet addresses too, where randomUUID is not available.
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function wireCompose(chat, compose) {
