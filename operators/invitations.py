@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -15,6 +15,10 @@ from chat.state import ChatState
 from operators import office_hours, presence
 from operators.console import PSYCHOLOGISTS_CHANNEL, Console, account_channel
 from operators.models import Invitation
+
+# An invitation nobody accepted within 10 minutes means the psychologists are busy: the operator may ask again,
+# which replaces it and notifies everyone anew; sooner, a second click would only duplicate the request.
+ASK_AGAIN_AFTER = timedelta(minutes=10)
 
 
 class _Gone(Exception):
@@ -52,14 +56,19 @@ async def handle_invite(console: Console, fields: dict[str, Any]) -> None:
                             when=office_hours.describe_next(schedule, now))
         return
     async with console.state.sessions.begin() as session:
-        waiting = await session.scalar(select(Invitation.id).where(
-            Invitation.conversation_id == conversation.id, Invitation.status == "pending"))
-        if waiting is not None:
+        waiting = list(await session.scalars(select(Invitation).where(
+            Invitation.conversation_id == conversation.id, Invitation.status == "pending")))
+        if any(w.created_at > utcnow() - ASK_AGAIN_AFTER for w in waiting):
             await console.error("invitation_pending", conversation.id)
             return
+        for stale in waiting:
+            stale.status, stale.answered_at = "cancelled", utcnow()
         invitation = Invitation(id=secrets.token_hex(16), conversation_id=conversation.id,
                                 invited_by=console.account.id, status="pending", created_at=utcnow())
         session.add(invitation)
+    for stale in waiting:
+        await console.state.broker.publish(PSYCHOLOGISTS_CHANNEL, protocol.dumps(
+            {"type": "invitation_closed", "invitation": stale.id, "conversation": conversation.id}))
     await console.state.broker.publish(PSYCHOLOGISTS_CHANNEL, protocol.dumps(_frame(invitation, conversation)))
     present = await presence.online(console.state.sessions, "psychologist")
     await console.send({"type": "invitation_sent", "conversation": conversation.id, "invitation": invitation.id,

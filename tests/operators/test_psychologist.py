@@ -88,3 +88,35 @@ def test_bad_office_hours_are_refused() -> None:
     for spec in ("mon-fri 9:00-18:00", "lun 09:00-18:00", "fri-mon 09:00-18:00", "mon 18:00-09:00"):
         with pytest.raises(office_hours.ScheduleError):
             office_hours.parse(spec)
+
+
+async def test_unanswered_invitation_can_be_renewed(staff_live: LiveServer) -> None:
+    """An invitation nobody accepted for a while may be sent again: the old one closes, a new one goes out."""
+    from datetime import timedelta
+    from typing import Any
+
+    from sqlalchemy import update
+
+    from chat.db import utcnow
+    from operators.invitations import ASK_AGAIN_AFTER
+    from operators.models import Invitation
+
+    officer = await make(staff_live, "agent.relance", "operator", "police")
+    psy = await make(staff_live, "psy.relance", "psychologist")
+    console, watcher = await console_for(staff_live, officer), await console_for(staff_live, psy)
+    conversation, visitor = await taken_tchat(staff_live, console)
+    await console.send({"type": "invite_psychologist", "conversation": conversation})
+    old = await watcher.expect("invitation", conversation=conversation)
+
+    async def age(state: Any) -> None:
+        async with state.sessions.begin() as session:
+            await session.execute(update(Invitation).values(created_at=utcnow() - ASK_AGAIN_AFTER - timedelta(1)))
+
+    await staff_live.call(age)
+    await console.send({"type": "invite_psychologist", "conversation": conversation})
+    await console.expect("invitation_sent", conversation=conversation)
+    await watcher.expect("invitation_closed", invitation=old["invitation"])
+    new = await watcher.expect("invitation", conversation=conversation)
+    assert new["invitation"] != old["invitation"]
+    for client in (console, watcher, visitor):
+        await client.close()
