@@ -44,8 +44,9 @@ async def post(
         state.sessions, conversation_id, author=author, body=body, client_id=client_id, author_id=author_id,
         kind=kind,
     )
-    if not appended.duplicate:
-        await publish(state, conversation_id, appended.message.frame())
+    # A retried send is published again: its first attempt may have been committed by a process that died before
+    # publishing, and live readers would miss it until the next message. Every reader dedups by seq.
+    await publish(state, conversation_id, appended.message.frame())
     return appended
 
 

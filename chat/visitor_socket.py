@@ -200,7 +200,11 @@ class VisitorSocket:
             await self._leave_queue(sub)
             frame.pop("conversation", None)
             await self.send(frame)
-        elif kind in ("left", "closed", "flags", "consent_request", "consent_result", "transferred"):
+        elif kind == "transferred":
+            frame.pop("conversation", None)
+            await self.send(frame)
+            await self._follow_new_queue(sub)
+        elif kind in ("left", "closed", "flags", "consent_request", "consent_result"):
             if kind == "closed":
                 await self._leave_queue(sub)
             frame.pop("conversation", None)
@@ -220,6 +224,18 @@ class VisitorSocket:
         if position != self.position:
             self.position = position
             await self.send({"type": "queue", "position": position})
+
+    async def _follow_new_queue(self, sub: Subscription) -> None:
+        """Transferred back to a queue (of the other force): follow that queue and tell the new position."""
+        conversation = await store.get(self.state.sessions, self.conversation.id if self.conversation else "")
+        if conversation is None or conversation.status != "queued":
+            return
+        self.conversation = conversation
+        await sub.add(conversations.queue_channel(conversation.force, conversation.category))
+        ids = [item.id for item in await store.queue(self.state.sessions, conversation.force, conversation.category)]
+        if conversation.id in ids:
+            self.position = ids.index(conversation.id) + 1
+            await self.send({"type": "queue", "position": self.position})
 
     async def _leave_queue(self, sub: Subscription) -> None:
         conversation = self.conversation

@@ -15,9 +15,10 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 import routing
-from chat import conversations, hooks, store
+from chat import conversations, hooks, openapi, store
 from chat.db import utcnow
 from chat.errors import ApiError, read_json_object
+from chat.limits import TOO_MANY_TCHATS, limits_of
 from chat.models import CATEGORIES, ROLES, Conversation
 from chat.state import ChatState, state_of
 from chat.visitor_socket import VisitorSocket
@@ -81,6 +82,8 @@ async def create_conversation(request: Request) -> Response:
         resolved = routing.resolve(postal_code, insee or None)
     except routing.RoutingError as exc:
         raise _routing_error(exc) from None
+    if not limits_of(state).allow_tchat(request):
+        raise ApiError(429, "too_many_tchats", TOO_MANY_TCHATS)
     service = resolved.local_service
     conversation, token = await store.create_conversation(
         state.sessions,
@@ -155,6 +158,7 @@ routes: list[BaseRoute] = [
     Route("/api/v1/routing", routing_lookup),
     Route("/api/v1/conversations", create_conversation, methods=["POST"]),
     Route("/api/v1/conversations/leave", leave_conversation, methods=["POST"]),
+    Route("/api/v1/openapi.json", openapi.document),
     WebSocketRoute("/ws/visitor", visitor_socket),
 ]
 

@@ -1,0 +1,138 @@
+"""The OpenAPI 3.1 document of the public HTTP API (API.md), served at ``/api/v1/openapi.json``.
+
+Written by hand as plain data: it is the contract, so it changes only when API.md does; the security tests run
+schemathesis against it to check that the server keeps it (and never answers 5xx).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    meanings = {400: "Corps illisible (JSON invalide, trop imbriqué)", 404: "Ressource inconnue",
+                422: "Valeur refusée", 413: "Corps trop volumineux", 415: "Type de contenu refusé",
+                429: "Trop de demandes depuis cette source"}
+    return {str(status): _json(_ERROR, meanings[status]) for status in statuses}
+
+
+_COMMUNE = {
+    "type": "object",
+    "required": ["insee", "name", "department", "force"],
+    "properties": {
+        "insee": {"type": "string"},
+        "name": {"type": "string"},
+        "department": {"type": "string"},
+        "force": {"$ref": "#/components/schemas/Force"},
+    },
+}
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "pnav",
+        "version": "1",
+        "description": "Tchat anonyme d'aide aux victimes de violences : API publique (le tchat lui-même passe par "
+                       "le WebSocket /ws/visitor décrit dans API.md).",
+    },
+    "paths": {
+        "/healthz": {
+            "get": {
+                "operationId": "healthz",
+                "summary": "État de la base de données et du courtier de messages",
+                "responses": {
+                    "200": _json({"type": "object", "required": ["status"],
+                                  "properties": {"status": {"const": "ok"}}}, "Tout répond"),
+                    "503": _json({"type": "object", "required": ["status"],
+                                  "properties": {"status": {"const": "unavailable"}, "database": {"type": "boolean"},
+                                                 "broker": {"type": "boolean"}}}, "Une dépendance ne répond pas"),
+                },
+            }
+        },
+        "/api/v1/routing": {
+            "get": {
+                "operationId": "routing",
+                "summary": "Communes et force compétente pour un code postal",
+                "parameters": [{"name": "postal_code", "in": "query", "required": True,
+                                "schema": {"type": "string"}}],
+                "responses": {
+                    "200": _json({"type": "object", "required": ["postal_code", "communes", "force"],
+                                  "properties": {"postal_code": {"type": "string"},
+                                                 "communes": {"type": "array", "items": _COMMUNE},
+                                                 "force": {"anyOf": [{"$ref": "#/components/schemas/Force"},
+                                                                     {"type": "null"}]}}},
+                                 "Communes du code postal"),
+                    **_errors(404, 422),
+                },
+            }
+        },
+        "/api/v1/conversations": {
+            "post": {
+                "operationId": "createConversation",
+                "summary": "Ouvrir un tchat anonyme",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object",
+                    "required": ["category", "role", "postal_code"],
+                    "properties": {
+                        "category": {"enum": ["sexual_violence", "domestic_violence", "discrimination_hate"]},
+                        "role": {"enum": ["victim", "witness", "relative", "professional"]},
+                        "postal_code": {"type": "string"},
+                        "insee": {"type": ["string", "null"]},
+                    },
+                }}}},
+                "responses": {
+                    "201": _json({"type": "object", "required": ["id", "token", "force", "department", "insee"],
+                                  "properties": {"id": {"type": "string"}, "token": {"type": "string"},
+                                                 "force": {"$ref": "#/components/schemas/Force"},
+                                                 "department": {"type": "string"}, "insee": {"type": "string"},
+                                                 "commune": {"type": "string"}, "status": {"type": "string"}}},
+                                 "Tchat ouvert ; le jeton est le seul moyen d'y revenir"),
+                    **_errors(400, 404, 413, 422, 429),
+                },
+            }
+        },
+        "/api/v1/conversations/leave": {
+            "post": {
+                "operationId": "leaveConversation",
+                "summary": "Sortie rapide : terminer le tchat désigné par son jeton",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["token"], "properties": {"token": {"type": "string"}},
+                }}}},
+                "responses": {"204": {"description": "Terminé (même réponse si le jeton est inconnu)"},
+                              **_errors(400, 413, 422)},
+            }
+        },
+        "/api/v1/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "Ce document",
+                "responses": {"200": _json({"type": "object"}, "Le document OpenAPI")},
+            }
+        },
+    },
+    "components": {
+        "schemas": {
+            "Force": {"enum": ["police", "gendarmerie"]},
+            "Error": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {"error": {"type": "object", "required": ["code", "message"],
+                                         "properties": {"code": {"type": "string", "pattern": "^[a-z_]+$"},
+                                                        "message": {"type": "string"}}}},
+            },
+        }
+    },
+}
+
+
+async def document(request: Request) -> Response:
+    return JSONResponse(DOCUMENT)
