@@ -52,6 +52,8 @@ async def test_transfer_to_the_other_force(staff_live: LiveServer) -> None:
     taken = await g.expect("taken", conversation=conversation)
     assert taken["force"] == "gendarmerie" and taken["transfers"][0]["note"] == "La commune relève de la brigade."
     assert "gendarmerie nationale" in (await visitor.expect("message", author="system"))["body"]
+    assert (await visitor.expect("transferred"))["force"] == "gendarmerie"
+    assert (await visitor.expect("queue"))["position"] == 1  # the visitor follows the gendarmerie queue now
     for client in (p, g, visitor):
         await client.close()
 

@@ -288,16 +288,18 @@ function onQueue(position) {
   }
 }
 
-function showJoined(who, { live }) {
+function showJoined(who, { live, message = "" }) {
   queue.hidden = true;
   joined.hidden = false;
   joined.dataset.who = who;
-  $("arrivee-texte").textContent = who === "psychologist" ? joinedText(who) : live
-    ? joinedText(who)
+  // The server may name the person who joined in its own words (the configured title of the psychologist).
+  const text = message || joinedText(who);
+  $("arrivee-texte").textContent = who === "psychologist" ? text : live
+    ? text
     : `Vous êtes en conversation avec la ${force === "gendarmerie" ? "gendarmerie" : force === "police" ? "police" : "police ou la gendarmerie"}.`;
   if (live) {
-    noticeItem(joinedText(who), "joined");
-    announce(joinedText(who), { urgent: true });
+    noticeItem(text, "joined");
+    announce(text, { urgent: true });
     joined.classList.add("pnav-joined--new");
   }
 }
@@ -415,7 +417,7 @@ function main() {
   client.addEventListener("failed", (e) => onFailed(e.detail));
   client.addEventListener("delayed", (e) => onDelayed(e.detail));
   client.addEventListener("queue", (e) => onQueue(e.detail.position));
-  client.addEventListener("joined", (e) => showJoined(e.detail.who, { live: true }));
+  client.addEventListener("joined", (e) => showJoined(e.detail.who, { live: true, message: e.detail.message || "" }));
   client.addEventListener("left", (e) => {
     if (e.detail.who !== "visitor") noticeItem(leftText(e.detail.who), "left");
   });
@@ -463,6 +465,8 @@ function main() {
       }
     } else if (frame.type === "transferred") {
       if (frame.force) force = frame.force;
+      joined.hidden = true; // back in a queue, of the other force: its position follows
+      queue.hidden = false;
       noticeItem("Votre tchat a été transmis à une autre équipe, qui va vous répondre.", "event");
     }
   });
