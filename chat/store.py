@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, and_, func, insert, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chat.db import utcnow
+from chat.db import UTCDateTime, utcnow
 from chat.models import Conversation, Message, Participant
 
 OPEN_STATUSES = ("queued", "active")
@@ -114,6 +114,21 @@ async def _existing(session: AsyncSession, conversation_id: str, client_id: str)
     )
 
 
+# The two statements of every message, built once: Core (not the ORM unit of work) and prebuilt, so a message
+# costs no statement construction or coercion, only parameter binding (profiled: ~15% of a saturated process).
+_conversations, _messages = cast(Table, Conversation.__table__), cast(Table, Message.__table__)
+_NEXT_SEQ = (
+    update(_conversations)
+    .where(_conversations.c.id == bindparam("conversation_id"), _conversations.c.status.in_(OPEN_STATUSES))
+    .values(last_seq=_conversations.c.last_seq + 1)
+    .returning(_conversations.c.last_seq)
+)
+_NEXT_SEQ_OPERATOR = _NEXT_SEQ.values(
+    first_reply_at=func.coalesce(_conversations.c.first_reply_at, bindparam("now", type_=UTCDateTime()))
+)
+_INSERT_MESSAGE = insert(_messages)
+
+
 async def append(
     sessions: async_sessionmaker[AsyncSession],
     conversation_id: str,
@@ -130,7 +145,6 @@ async def append(
     client_id is caught by the unique constraint, which rolls the whole transaction back (the seq too), and the
     next attempt returns the message already stored.
     """
-    conversations, messages = cast(Table, Conversation.__table__), cast(Table, Message.__table__)
     for attempt in range(3):
         try:
             async with sessions.begin() as session:
@@ -138,26 +152,20 @@ async def append(
                                                                                       client_id)):
                     return Appended(_stored(row), duplicate=True)
                 now = utcnow()
-                values: dict[str, object] = {"last_seq": conversations.c.last_seq + 1}
-                if author == "operator":
-                    values["first_reply_at"] = func.coalesce(conversations.c.first_reply_at, now)
                 # The row lock this UPDATE takes serialises writers of one conversation: seq stays dense.
-                # Core statements (not the ORM unit of work): this runs for every message.
-                seq = await session.scalar(
-                    update(conversations)
-                    .where(conversations.c.id == conversation_id, conversations.c.status.in_(OPEN_STATUSES))
-                    .values(**values)
-                    .returning(conversations.c.last_seq)
-                )
+                if author == "operator":
+                    seq = await session.scalar(_NEXT_SEQ_OPERATOR, {"conversation_id": conversation_id, "now": now})
+                else:
+                    seq = await session.scalar(_NEXT_SEQ, {"conversation_id": conversation_id})
                 if seq is None:
                     if client_id is not None and (row := await _existing(session, conversation_id, client_id)):
                         return Appended(_stored(row), duplicate=True)  # stored before the close: same ack
                     raise ConversationClosed(conversation_id)
                 stored = StoredMessage(conversation_id, seq, author, kind, body, client_id, now)
-                await session.execute(insert(messages).values(
-                    conversation_id=conversation_id, seq=seq, author=author, author_id=author_id, kind=kind,
-                    body=body, client_id=client_id, created_at=now,
-                ))
+                await session.execute(_INSERT_MESSAGE, {
+                    "conversation_id": conversation_id, "seq": seq, "author": author, "author_id": author_id,
+                    "kind": kind, "body": body, "client_id": client_id, "created_at": now,
+                })
             return Appended(stored, duplicate=False)
         except IntegrityError:
             # The same client_id again (a retry, or two sends racing): the next attempt finds the stored row.
