@@ -155,7 +155,9 @@ class Run:
                         await asyncio.sleep(delay)
                     lags.append(loop.time() - due)
                     client_id = f"r{int(rate)}-{pair.index}-{k}"
-                    if k % 2 == 0:
+                    # Half the pairs start with the visitor, half with the operator: both directions are
+                    # measured even when a step is shorter than two periods.
+                    if (k + pair.index) % 2 == 0:
                         await pair.visitor.say(client_id)
                     else:
                         await pair.operator.say(pair.conversation, client_id)
@@ -428,6 +430,11 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
     names = (["relay"] if args.target in ("relay", "both") else []) + (
         [b for b in args.backends.split(",") if b] if args.target in ("pnav", "both") else [])
     results = []
+    task = asyncio.current_task()
+    assert task is not None
+    # A terminated bench still stops the servers and databases it started: SIGTERM cancels this task, and the
+    # context managers below unwind.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     for name in names:
         with start(name) as target:
             results.append(await run_target(target, args))
@@ -443,14 +450,8 @@ def raise_open_files() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # not root: as many as we may
 
 
-def _terminate(_signum: int, _frame: object) -> None:
-    raise SystemExit(143)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    # A terminated bench still stops the servers and databases it started (context managers unwind).
-    signal.signal(signal.SIGTERM, _terminate)
     raise_open_files()  # inherited by the servers the bench starts
     with contextlib.suppress(ImportError):
         import uvloop
