@@ -85,9 +85,12 @@ def _wants_json(request: Request) -> bool:
 async def http_exception(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     code, message = HTTP_MESSAGES.get(status, ("error", "La demande n'a pas pu aboutir."))
-    if _wants_json(request):
-        return api_error(status, code, message)
-    return HTMLResponse(_error_page(status, message), status_code=status)
+    response: Response = (api_error(status, code, message) if _wants_json(request)
+                          else HTMLResponse(_error_page(status, message), status_code=status))
+    # Keep the exception's headers: a 405 must say which methods are allowed (RFC 9110, Allow).
+    if isinstance(exc, HTTPException) and exc.headers:
+        response.headers.update(exc.headers)
+    return response
 
 
 async def api_error_handler(request: Request, exc: Exception) -> Response:
