@@ -11,9 +11,18 @@ from chat.state import ChatState
 from operators.models import ClosingNote
 
 
-async def close(state: ChatState, conversation: Conversation, account_id: str, outcome: str, note: str) -> bool:
-    """Close a live tchat (or record the outcome of an abandoned one). False when there is nothing left to close."""
+async def close(state: ChatState, conversation: Conversation, account_id: str, outcome: str, note: str, *,
+                subtype: str | None = None) -> bool:
+    """Close a live tchat (or record the outcome of an abandoned one). False when there is nothing left to close.
+
+    ``subtype`` (category 3 only, already checked with ``operators.stats.labels.valid_subtype``) is stored with it."""
     if conversation.status in ("queued", "active"):
+        if subtype is not None:
+            # Stored first, so whoever sees ``closed`` reads the subtype too; only the operator in charge writes it.
+            async with state.sessions.begin() as session:
+                await session.execute(update(Conversation).where(
+                    Conversation.id == conversation.id, Conversation.assigned_to == account_id,
+                    Conversation.outcome.is_(None)).values(subtype=subtype))
         done = await conversations.finish(state, conversation.id, status="closed", outcome=outcome, by="operator",
                                           only_assigned_to=account_id)
     else:
@@ -23,7 +32,7 @@ async def close(state: ChatState, conversation: Conversation, account_id: str, o
                 update(Conversation)
                 .where(Conversation.id == conversation.id, Conversation.status == "abandoned",
                        Conversation.outcome.is_(None), Conversation.assigned_to == account_id)
-                .values(outcome=outcome).returning(Conversation.id)
+                .values(outcome=outcome, subtype=subtype).returning(Conversation.id)
             )
             done = result.first() is not None
         if done:

@@ -9,6 +9,7 @@ from escalation import audit
 from operators import closing, frames, invitations, transfers
 from operators.console import Console, account_channel
 from operators.models import OUTCOMES
+from operators.stats.labels import SUBTYPES, valid_subtype
 
 OPERATOR = ("operator",)
 WRITERS = ("operator", "psychologist")
@@ -104,10 +105,17 @@ async def close(console: Console, fields: dict[str, Any]) -> None:
     if isinstance(note, protocol.ProtocolError):
         await console.send(note.frame())
         return
+    subtype = fields.get("subtype")
+    if subtype not in (None, "") and subtype not in SUBTYPES:
+        await console.error("invalid_field", fields.get("conversation") if isinstance(fields.get("conversation"),
+                                                                                      str) else None)
+        return
     conversation = await console.conversation(fields, need="manage")
     if conversation is None:
         return
-    if not await closing.close(console.state, conversation, console.account.id, str(outcome), note):
+    # Category 3 only (cyber-harcèlement, cybersexisme…): for the other tchats a subtype is ignored.
+    if not await closing.close(console.state, conversation, console.account.id, str(outcome), note,
+                               subtype=valid_subtype(conversation.category, subtype)):
         await console.error("conversation_closed", conversation.id)
 
 

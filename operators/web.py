@@ -7,7 +7,7 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from operators import console, handlers, pages
+from operators import console, handlers, pages, suggest
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -23,5 +23,5 @@ routes: list[BaseRoute] = [
     WebSocketRoute("/ws/operator", console.endpoint),
 ]
 
-# Importing handlers registers the built-in frames.
-__all__ = ["handlers", "routes"]
+# Importing handlers registers the built-in frames; suggest registers the orientation cards.
+__all__ = ["handlers", "routes", "suggest"]

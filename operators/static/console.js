@@ -1,7 +1,7 @@
 // Operator, psychologist and supervisor console: one WebSocket (/ws/operator), tchats in tabs.
 // Frames are documented in operators/README.md. The DOM is built with textContent only: nothing a visitor
 // types is ever parsed as HTML.
-import { AUTHORS, CATEGORIES, FORCES, OUTCOMES, REQUESTERS, clock, waited } from "./labels.js";
+import { AUTHORS, CATEGORIES, FORCES, OUTCOMES, REQUESTERS, SUBTYPE_CATEGORY, clock, waited } from "./labels.js";
 
 const root = document.getElementById("console");
 const ROLE = root.dataset.role;
@@ -42,6 +42,13 @@ function notice(text) {
   const box = document.getElementById("notice");
   document.getElementById("notice-text").textContent = text;
   box.hidden = !text;
+}
+
+// Read at once by screen readers (consent answers, emergency alerts), whatever has the focus.
+function announce(text) {
+  const region = document.getElementById("announce");
+  region.textContent = "";
+  setTimeout(() => { region.textContent = text; }, 50);
 }
 
 function setConnection(text) {
@@ -150,9 +157,25 @@ const handlers = {
     document.getElementById("no-invitation").hidden = document.getElementById("invitation-list").children.length > 0;
   },
   supervision: renderSupervision,
-  alert(frame) {
-    notice(frame.message || "Alerte.");
-    beep();
+  alert: renderAlert,
+  consent_request(frame) {
+    const chat = chats.get(frame.conversation);
+    if (!chat) return;
+    const service = frame.service && frame.service.name ? ` (${frame.service.name})` : "";
+    systemLine(chat, `Proposition de signalement envoyée : la personne voit le formulaire de consentement${service}.`);
+    setConsent(chat, "pending", "Signalement proposé : en attente de la réponse de la personne.");
+  },
+  consent_result(frame) {
+    const chat = chats.get(frame.conversation);
+    if (!chat) return;
+    const text = frame.accepted
+      ? `La personne a accepté : le signalement a été transmis${frame.service ? ` à ${frame.service}` : ""}.`
+      : "La personne a refusé la transmission du signalement. La conversation continue de façon anonyme.";
+    systemLine(chat, text, frame.accepted ? "chat-system chat-consent-line chat-consent-line--accepted"
+      : "chat-system chat-consent-line chat-consent-line--refused");
+    setConsent(chat, frame.accepted ? "accepted" : "refused", text);
+    announce(text);
+    if (active !== chat.id) notice(text);
   },
   resync() {
     for (const chat of chats.values()) send({ type: "resume", conversation: chat.id, after: chat.lastSeq });
@@ -303,6 +326,8 @@ function renderHead(chat) {
     if (t.note) transfers.append(el("p", "chat-transfer-note", `Note de transfert : ${t.note}`));
   }
   if (s.transferred_from) transfers.prepend(el("p", "chat-transfer-note", `Transférée par ${s.transferred_from}.`));
+  const subtype = chat.node.querySelector(".chat-subtype");
+  if (subtype) subtype.hidden = s.category !== SUBTYPE_CATEGORY;
   const forceButton = chat.node.querySelector(".chat-transfer-force");
   if (forceButton) forceButton.textContent = `Renvoyer vers la ${FORCES[OTHER_FORCE]}`;
 }
@@ -353,12 +378,7 @@ function appendFrame(frame) {
   li.append(el("span", "chat-author", mine ? "Vous" : AUTHORS[frame.author] || frame.author));
   li.append(el("time", "chat-time", clock(frame.at)));
   if (frame.type === "card") {
-    const card = el("div", "chat-card");
-    card.append(el("strong", "", frame.title || "Information"));
-    for (const key of ["body", "text", "phone", "address", "url"]) {
-      if (typeof frame[key] === "string" && frame[key]) card.append(el("p", "", frame[key]));
-    }
-    li.append(card);
+    li.append(renderCard(frame));
   } else {
     li.append(el("p", "chat-text", frame.body));
   }
@@ -377,6 +397,37 @@ function appendFrame(frame) {
       markRead(chat);
     }
   }
+}
+
+// The same fields the visitor's page draws (chat/static/js/cards.js), in the console's compact form.
+function renderCard(frame) {
+  const card = el("div", `chat-card chat-card--${String(frame.kind || "info").replace(/[^a-z_-]/gi, "")}`);
+  card.append(el("strong", "", frame.title || "Information"));
+  for (const key of ["body", "text", "phone", "address", "url"]) {
+    if (typeof frame[key] === "string" && frame[key]) card.append(el("p", "", frame[key]));
+  }
+  const items = Array.isArray(frame.items) ? frame.items.filter((item) => item && typeof item === "object") : [];
+  if (items.length) {
+    const list = el("ul", "chat-card-items");
+    for (const item of items) {
+      const name = item.number ? `${item.number} — ${item.name || ""}` : item.name || "";
+      const details = [item.kind_label, item.address, item.phone || item.contact,
+        typeof item.distance_km === "number" ? `à ${item.distance_km.toLocaleString("fr-FR")} km` : "",
+        item.availability].filter((part) => typeof part === "string" && part);
+      const li = el("li", "", String(name));
+      if (details.length) li.append(el("span", "chat-card-details", ` — ${details.join(" · ")}`));
+      list.append(li);
+    }
+    card.append(list);
+  }
+  return card;
+}
+
+function setConsent(chat, state, text) {
+  const line = chat.node.querySelector(".chat-consent");
+  line.className = `chat-consent chat-consent--${state}`;
+  line.textContent = text;
+  line.hidden = false;
 }
 
 function renderUnread(chat) {
@@ -475,13 +526,15 @@ function wirePane(chat) {
       send({ type: "flag", conversation: chat.id, [flag]: !chat.summary[flag] });
     });
   }
-  node.querySelector(".chat-suggest")?.addEventListener("click", () => {
-    send({ type: "suggest", conversation: chat.id });
-  });
+  for (const button of node.querySelectorAll(".chat-suggest")) {
+    button.addEventListener("click", () => send({ type: "suggest", conversation: chat.id, kind: button.dataset.kind }));
+  }
   node.querySelector(".chat-signalement-form")?.addEventListener("submit", (event) => {
     event.preventDefault();
     const summary = event.target.elements.summary.value.trim();
-    if (summary) send({ type: "propose_signalement", conversation: chat.id, summary });
+    if (!summary) return;
+    send({ type: "propose_signalement", conversation: chat.id, summary });
+    event.target.closest("details").open = false;
   });
   node.querySelector(".chat-leave")?.addEventListener("click", () => {
     send({ type: "leave", conversation: chat.id });
@@ -499,7 +552,10 @@ function wirePane(chat) {
   node.querySelector(".chat-close")?.addEventListener("submit", (event) => {
     event.preventDefault();
     const form = event.target;
-    send({ type: "close", conversation: chat.id, outcome: form.elements.outcome.value, note: form.elements.note.value });
+    const frame = { type: "close", conversation: chat.id, outcome: form.elements.outcome.value, note: form.elements.note.value };
+    // Category 3 only: the optional subtype (cyberharcèlement, cybersexisme…) counted in the statistics.
+    if (chat.summary.category === SUBTYPE_CATEGORY && form.elements.subtype.value) frame.subtype = form.elements.subtype.value;
+    send(frame);
   });
 }
 
@@ -518,6 +574,31 @@ function renderInvitation(frame) {
   list.append(li);
   document.getElementById("no-invitation").hidden = true;
   beep();
+}
+
+// ---- emergency alerts (supervisors) ------------------------------------------------------------------------
+
+function renderAlert(frame) {
+  const text = `${frame.message || "Alerte."} ${CATEGORIES[frame.category] || ""}${frame.commune ? `, ${frame.commune}` : ""}${frame.department ? ` (${frame.department})` : ""}${frame.operator ? ` — prise en charge par ${frame.operator}` : ""}.`;
+  notice(text);
+  announce(text);
+  beep();
+  const list = document.getElementById("alert-list");
+  if (!list || !frame.conversation) return;
+  list.querySelector(`[data-conversation="${CSS.escape(frame.conversation)}"]`)?.remove();
+  const li = el("li", "alert-item");
+  li.dataset.conversation = frame.conversation;
+  li.append(el("time", "chat-time", `${clock(new Date().toISOString())} `), el("span", "alert-text", `${text} `));
+  const watch = el("button", "fr-btn fr-btn--sm alert-watch", "Suivre la conversation");
+  watch.type = "button";
+  watch.addEventListener("click", () => {
+    send({ type: "resume", conversation: frame.conversation, after: 0 });
+    li.remove();
+    document.getElementById("alerts").hidden = list.children.length === 0;
+  });
+  li.append(watch);
+  list.prepend(li);
+  document.getElementById("alerts").hidden = false;
 }
 
 // ---- supervision --------------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ export const REQUESTERS = {
 export const AUTHORS = {
   visitor: "Personne", operator: "Opérateur·rice", psychologist: "Psychologue", system: "Information",
 };
+// Category 3 is the only one closed with an optional subtype (operators/stats/labels.py).
+export const SUBTYPE_CATEGORY = "discrimination_hate";
 export const FORCES = { police: "police nationale", gendarmerie: "gendarmerie nationale" };
 export const OUTCOMES = {
   complaint_oriented: "orientée vers un service d'enquête",

@@ -50,7 +50,8 @@ function renderItem(item) {
   const li = el("li", "pnav-card__item");
   const name = str(item.name) || str(item.title) || str(item.label);
   const number = str(item.number);
-  const phone = str(item.phone) || number;
+  const sms = str(item.sms); // a number reached by text message (114): an SMS link, not a call link
+  const phone = str(item.phone) || (sms ? "" : number);
   if (number && name) li.append(el("p", "pnav-card__name", `${number} — ${name}`));
   else if (name || number) li.append(el("p", "pnav-card__name", name || number));
   const kind = str(item.kind_label) || str(item.type_label);
@@ -69,6 +70,12 @@ function renderItem(item) {
   if (tel) {
     const a = el("a", "fr-link", `Appeler le ${phone}`);
     a.href = tel;
+    links.append(a);
+  }
+  const smsDigits = sms.replace(/[^\d+]/g, "");
+  if (smsDigits) {
+    const a = el("a", "fr-link", `Envoyer un SMS au ${sms}`);
+    a.href = `sms:${smsDigits}`;
     links.append(a);
   }
   const url = safeUrl(item.url || item.website);
