@@ -54,10 +54,14 @@ class RedisBroker(_LocalFanout):
             log.warning("publish failed on %s: %s", channel.split(":")[1] if ":" in channel else "?", exc)
 
     async def ping(self) -> bool:
-        try:
-            return bool(await self._client.ping())
-        except (RedisError, OSError):
-            return False
+        # Twice: after a Redis restart the first command on a pooled connection fails; the retry opens a fresh one,
+        # so /healthz does not report a Redis that is up as down.
+        for _attempt in range(2):
+            try:
+                return bool(await self._client.ping())
+            except (RedisError, OSError):
+                continue
+        return False
 
     def subscribe(self, *channels: str) -> contextlib.AbstractAsyncContextManager[Subscription]:
         return self._subscription(self, channels)

@@ -60,7 +60,7 @@ async def test_redis_restart(apps: Callable[..., list[App]], fault_pg: Postgres,
     reconnections = sum(v.connections - 1 for v in (*writers, *readers))
     for visitor in (*writers, *readers):
         await visitor.close()
-    assert a.healthy() and b.healthy()
+    assert await _healthy(a) and await _healthy(b)
     assert tally.problems == [] and tally.lost == 0
     record(Row(
         key="2-redis", fault="Redis tué (kill -9) puis relancé 2 s plus tard",
@@ -123,6 +123,15 @@ async def test_postgres_stopped(apps: Callable[..., list[App]], fault_pg: Postgr
         result="rien de perdu ni doublé : un seul message par client_id après le retour de la base",
         seconds=round(time.monotonic() - started, 1),
     ))
+
+
+async def _healthy(app: App) -> bool:
+    """/healthz says 200 again within a few seconds (the broker's own reconnection runs in the background)."""
+    for _ in range(20):
+        if app.healthy():
+            return True
+        await asyncio.sleep(0.25 * UNIT)
+    return False
 
 
 def tchat_index(writers: list[ResilientVisitor], writer: ResilientVisitor) -> str:
