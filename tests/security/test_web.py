@@ -180,6 +180,21 @@ def test_production_server_refuses_to_start(env: dict[str, str], tmp_path: Path)
     figures["secrets"] = figures.get("secrets", 0) + 1
 
 
+async def test_every_form_requires_csrf(plain: LiveServer) -> None:
+    """Every POST form outside the JSON API is refused without its CSRF token, even with a valid session cookie."""
+    from tests.escalation.flow import Browser
+    from tests.operators.staff import make
+
+    admin = await Browser.sign_in(plain, await make(plain, "csrf-admin", "admin"))
+    forms = sorted({re.sub(r"\{[^}]+\}", "x", r.path) for r in plain.app.routes
+                    if isinstance(r, Route) and "POST" in (r.methods or set()) and not r.path.startswith("/api/")})
+    assert "/login" in forms and len(forms) >= 5
+    for path in forms:
+        response = await admin.http.post(path, data={"title": "t", "body": "b", "note": "n"})
+        assert response.status_code in (400, 403, 404), (path, response.status_code)
+    figures["csrf"] = len(forms)
+
+
 async def test_record_web_figures() -> None:
     """Write the web security figures for SECURITY.md."""
     await asyncio.sleep(0)
@@ -188,9 +203,11 @@ async def test_record_web_figures() -> None:
         load="toutes les routes de l'application (pages, API, console, service local, levée)",
         inputs=f"{figures.get('routes', 0)} routes × méthodes (en-têtes) ; {figures.get('cswsh', 0)} poignées de "
                f"main WebSocket d'origines hostiles ; {figures.get('xss', 0)} charges XSS (messages, réponses types, "
-               f"résumé, nom) ; {figures.get('secrets', 0)} démarrages en production sans secret",
+               f"résumé, nom) ; {figures.get('csrf', 0)} formulaires POST sans jeton CSRF ; "
+               f"{figures.get('secrets', 0)} démarrages en production sans secret",
         acknowledged=0, delivered=0, lost=0,
-        result="CSP et en-têtes partout, 403 pour toute origine étrangère, tout est échappé, "
+        result="CSP et en-têtes partout, 403 pour toute origine étrangère, CSRF exigé, tout est échappé, "
                "la production refuse de démarrer sans secret",
     ))
     assert json.dumps(figures)
+
