@@ -11,6 +11,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from chat import conversations
+from tests.web.conftest import SCREENSHOTS, TAKE_SCREENSHOTS
 from tests.client import Visitor, start_tchat
 from tests.conftest import wipe
 from tests.operators.staff import Staff, make
@@ -98,6 +99,10 @@ async def test_operator_visitor_and_psychologist_chat_together(browser: Browser,
         await psy_pane.locator(".chat-send").click()
         await expect(visitor.locator(".pnav-message--psychologist")).to_contain_text("je suis psychologue")
         await expect(pane.locator(".chat-log")).to_contain_text("je suis psychologue")
+        if TAKE_SCREENSHOTS:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            await operator.screenshot(path=str(SCREENSHOTS / "20-console-operateur.png"))
+            await psy.screenshot(path=str(SCREENSHOTS / "21-console-psychologue.png"))
 
         await visitor.fill("#message", "Merci à vous deux.")
         await visitor.keyboard.press("Enter")
