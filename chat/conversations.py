@@ -14,6 +14,7 @@ from chat import store
 from chat.models import CATEGORIES
 from chat.protocol import dumps
 from chat.state import ChatState
+from chat.writer import Pending
 
 
 def conversation_channel(conversation_id: str) -> str:
@@ -39,11 +40,9 @@ async def post(
     author_id: str | None = None,
     kind: str = "text",
 ) -> store.Appended:
-    """Commit a message, then publish it. Raises store.ConversationClosed."""
-    appended = await store.append(
-        state.sessions, conversation_id, author=author, body=body, client_id=client_id, author_id=author_id,
-        kind=kind,
-    )
+    """Commit a message (group-committed by the process's writer), then publish it. Raises ConversationClosed."""
+    pending = Pending(conversation_id, author, body, client_id, author_id, kind)
+    appended = await (state.writer.append(pending) if state.writer else pending.one_by_one(state.sessions))
     # A retried send is published again: its first attempt may have been committed by a process that died before
     # publishing, and live readers would miss it until the next message. Every reader dedups by seq.
     await publish(state, conversation_id, appended.message.frame())

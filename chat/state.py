@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection
 from chat.broker import Broker
 from chat.presence import Presence
 from chat.settings import Settings
+from chat.writer import MessageWriter
 
 
 @dataclass
@@ -20,6 +21,8 @@ class ChatState:
     sessions: async_sessionmaker[AsyncSession]
     broker: Broker
     presence: Presence
+    # Group commit of messages (set by the app's lifespan); None: each message is its own transaction.
+    writer: MessageWriter | None = None
     # Other packages keep their per-process helpers here (rate limiters, key material), by package name.
     extensions: dict[str, Any] = field(default_factory=dict)
 

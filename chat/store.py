@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, and_, bindparam, func, insert, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -283,3 +283,22 @@ async def queue(sessions: async_sessionmaker[AsyncSession], force: str, category
             .order_by(Conversation.priority, Conversation.queued_at, Conversation.id)
         )
         return [QueueItem(*row) for row in rows]
+
+
+async def position(sessions: async_sessionmaker[AsyncSession], conversation: Conversation) -> int | None:
+    """1-based place of a queued conversation in its queue: one indexed count, not a load of the whole queue."""
+    if conversation.status != "queued":
+        return None
+    c = Conversation
+    ahead = or_(
+        c.priority < conversation.priority,
+        and_(c.priority == conversation.priority, c.queued_at < conversation.queued_at),
+        and_(c.priority == conversation.priority, c.queued_at == conversation.queued_at, c.id < conversation.id),
+    )
+    async with sessions() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(c).where(
+                c.force == conversation.force, c.category == conversation.category, c.status == "queued", ahead
+            )
+        )
+    return int(count or 0) + 1

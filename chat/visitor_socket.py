@@ -39,6 +39,10 @@ LINK_EXPIRED = (
 )
 CLOSED = "Cette conversation est terminée. Vous pouvez en commencer une nouvelle depuis l'accueil."
 RATE_LIMITED = "Vous envoyez des messages très vite : patientez quelques secondes puis réessayez."
+UNAVAILABLE = (
+    "Le service est momentanément surchargé. La connexion va se rétablir toute seule dans quelques secondes ; "
+    "en cas de danger, appelez le 17 ou le 112, ou envoyez un SMS au 114."
+)
 STORAGE_DOWN = (
     "Votre message n'a pas pu être enregistré pour le moment. Il sera renvoyé automatiquement ; "
     "en cas de danger, appelez le 17 ou le 112, ou envoyez un SMS au 114."
@@ -80,6 +84,13 @@ class VisitorSocket:
             return
         try:
             await self._session()
+        except (SQLAlchemyError, OSError) as exc:
+            # The database is down or its pool exhausted (a reconnect stampede): say so and let the client retry.
+            log.warning("visitor session ended by storage error: %s", type(exc).__name__)
+            with contextlib.suppress(RuntimeError, OSError):
+                await self.send({"type": "error", "code": "storage_unavailable", "message": UNAVAILABLE,
+                                 "retry": True})
+            await self._close(CLOSE_TOO_SLOW)
         finally:
             limits.close_socket(source)
 
@@ -135,10 +146,7 @@ class VisitorSocket:
     async def _welcome(self, after: int) -> None:
         conversation = self.conversation
         assert conversation is not None
-        if conversation.status == "queued":
-            items = await store.queue(self.state.sessions, conversation.force, conversation.category)
-            ids = [item.id for item in items]
-            self.position = ids.index(conversation.id) + 1 if conversation.id in ids else None
+        self.position = await store.position(self.state.sessions, conversation)
         await self.send({"type": "welcome", "conversation": conversation.id, "status": conversation.status,
                          "position": self.position, "force": conversation.force, "category": conversation.category})
         self.last_seq = after
@@ -232,9 +240,8 @@ class VisitorSocket:
             return
         self.conversation = conversation
         await sub.add(conversations.queue_channel(conversation.force, conversation.category))
-        ids = [item.id for item in await store.queue(self.state.sessions, conversation.force, conversation.category)]
-        if conversation.id in ids:
-            self.position = ids.index(conversation.id) + 1
+        self.position = await store.position(self.state.sessions, conversation)
+        if self.position is not None:
             await self.send({"type": "queue", "position": self.position})
 
     async def _leave_queue(self, sub: Subscription) -> None:

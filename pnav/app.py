@@ -20,6 +20,7 @@ from chat.headers import SecurityHeaders
 from chat.presence import create_presence, heartbeat
 from chat.settings import Settings
 from chat.state import ChatState
+from chat.writer import MessageWriter
 
 log = logging.getLogger("pnav")
 
@@ -56,6 +57,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         presence = create_presence(settings.redis_url)
         state = ChatState(settings=settings, engine=engine, sessions=session_factory(engine), broker=broker,
                           presence=presence)
+        state.writer = MessageWriter(state.sessions)
+        state.writer.start()
         app.state.pnav = state
         running = [asyncio.create_task(_supervised(task, state), name=getattr(task, "__name__", "task"))
                    for task in tasks]
@@ -66,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             for task in running:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
+            await state.writer.stop()
             await presence.close()
             await broker.disconnect()
             await engine.dispose()

@@ -110,6 +110,10 @@ async def test_queue_order(sessions: Sessions) -> None:
     queue = [item.id for item in await store.queue(sessions, "police", "sexual_violence")]
     assert queue == [ids[3], ids[2], ids[0], ids[1]]
     assert other.id not in queue
+    for expected, cid in enumerate(queue, start=1):
+        row = await store.get(sessions, cid)
+        assert row is not None and await store.position(sessions, row) == expected
+    assert await store.position(sessions, other) == 1
 
 
 async def test_timestamps_are_utc(sessions: Sessions) -> None:

@@ -1,0 +1,90 @@
+"""Group commit on SQLite and PostgreSQL: dense seqs, idempotent retries and closed tchats, batch by batch."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chat import store
+from chat.models import Message
+from chat.writer import MessageWriter, Pending, write_batch
+from tests.chat.test_store import new
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+def send(conversation_id: str, client_id: str | None, author: str = "visitor") -> Pending:
+    return Pending(conversation_id, author, f"texte {client_id}", client_id, None, "text")
+
+
+async def test_batch_gives_dense_seqs_per_conversation(sessions: Sessions) -> None:
+    """A batch across conversations commits every message with each conversation's next seqs, in order."""
+    a, _ = await store.create_conversation(sessions, new())
+    b, _ = await store.create_conversation(sessions, new())
+    await store.append(sessions, a.id, author="visitor", body="avant")
+    batch = [send(a.id, "a1"), send(b.id, "b1"), send(a.id, "a2"), send(b.id, "b2", "operator"), send(a.id, None)]
+    results = await write_batch(sessions, batch)
+    assert [(r.message.conversation_id, r.message.seq) for r in results if isinstance(r, store.Appended)] == [
+        (a.id, 2), (b.id, 1), (a.id, 3), (b.id, 2), (a.id, 4)]
+    assert [m.seq for m in await store.messages_after(sessions, a.id, 0)] == [1, 2, 3, 4]
+    row = await store.get(sessions, b.id)
+    assert row is not None and row.last_seq == 2 and row.first_reply_at is not None
+
+
+async def test_batch_with_a_retry_returns_the_first_ack(sessions: Sessions) -> None:
+    """A retried client_id inside a batch gets its original seq; the others are stored once."""
+    a, _ = await store.create_conversation(sessions, new())
+    first = await store.append(sessions, a.id, author="visitor", body="x", client_id="k1")
+    results = await write_batch(sessions, [send(a.id, "k2"), send(a.id, "k1"), send(a.id, "k3")])
+    assert isinstance(results[1], store.Appended) and results[1].duplicate
+    assert results[1].message.seq == first.message.seq == 1
+    assert sorted(r.message.seq for r in results if isinstance(r, store.Appended)) == [1, 2, 3]
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Message)) == 3
+
+
+async def test_batch_with_a_closed_conversation(sessions: Sessions) -> None:
+    """Sends to a closed tchat are refused; the rest of the batch is committed."""
+    open_, _ = await store.create_conversation(sessions, new())
+    closed, _ = await store.create_conversation(sessions, new())
+    await store.finish(sessions, closed.id, status="closed", outcome="other")
+    results = await write_batch(sessions, [send(open_.id, "o1"), send(closed.id, "c1"), send(open_.id, "o2")])
+    assert isinstance(results[1], store.ConversationClosed)
+    assert [r.message.seq for r in (results[0], results[2]) if isinstance(r, store.Appended)] == [1, 2]
+
+
+async def test_writer_under_concurrency(sessions: Sessions) -> None:
+    """Hundreds of concurrent sends through the writer: every one acked once, seqs dense per conversation."""
+    writer = MessageWriter(sessions, max_batch=50)
+    writer.start()
+    try:
+        ids = [(await store.create_conversation(sessions, new()))[0].id for _ in range(10)]
+        sends = [send(ids[i % 10], f"m{i}") for i in range(300)]
+        results = await asyncio.gather(*(writer.append(p) for p in sends))
+        retried = await asyncio.gather(*(writer.append(p) for p in sends[:20]))
+    finally:
+        await writer.stop()
+    for cid in ids:
+        seqs = sorted(r.message.seq for r in results if r.message.conversation_id == cid)
+        assert seqs == list(range(1, 31))
+    assert all(r.duplicate for r in retried)
+    assert [r.message.seq for r in retried] == [r.message.seq for r in results[:20]]
+
+
+async def test_writer_reports_failures_to_each_sender(sessions: Sessions) -> None:
+    """A send to an unknown conversation fails for its sender only."""
+    writer = MessageWriter(sessions)
+    writer.start()
+    try:
+        good, _ = await store.create_conversation(sessions, new())
+        ok, bad = await asyncio.gather(writer.append(send(good.id, "g")), writer.append(send("0" * 32, "b")),
+                                       return_exceptions=True)
+    finally:
+        await writer.stop()
+    assert isinstance(ok, store.Appended) and ok.message.seq == 1
+    assert isinstance(bad, store.ConversationClosed)
+    with pytest.raises(store.ConversationClosed):
+        raise bad
