@@ -1,4 +1,4 @@
-"""Per-source limits: new tchats per hour and open visitor sockets per source address.
+"""Per-source limits: new tchats per hour, open visitor sockets and sign-in attempts per source address.
 
 The source is an HMAC of the peer address under a key drawn at random when the process starts and never written
 anywhere: the counters live in memory only, cannot be reversed to an address, and vanish with the process.
@@ -25,10 +25,16 @@ TCHATS_PER_HOUR = 20
 # people behind one carrier address while one machine cannot hold thousands of sockets open.
 SOCKETS_PER_SOURCE = 50
 
+# 10 sign-in attempts per 15 minutes from one address, whatever the accounts: staff sign in once per shift and
+# mistype a code now and then; one address trying passwords across many accounts (which the per-account lockout
+# alone would not stop) is held to 40 attempts an hour.
+LOGINS_PER_15_MINUTES = 10
+
 TOO_MANY_TCHATS = (
     "Trop de conversations ont été ouvertes depuis votre connexion. Patientez quelques minutes puis réessayez ; "
     "en cas de danger, appelez le 17 ou le 112, ou envoyez un SMS au 114."
 )
+TOO_MANY_LOGINS = "Trop de tentatives de connexion depuis votre poste. Patientez quelques minutes puis réessayez."
 TOO_MANY_SOCKETS = (
     "Trop de connexions sont ouvertes depuis votre réseau. Fermez les onglets inutiles puis réessayez ; "
     "en cas de danger, appelez le 17 ou le 112, ou envoyez un SMS au 114."
@@ -36,9 +42,11 @@ TOO_MANY_SOCKETS = (
 
 
 class SourceLimits:
-    def __init__(self, tchats_per_hour: int, sockets: int) -> None:
+    def __init__(self, tchats_per_hour: int, sockets: int, logins_per_15_minutes: int = 0) -> None:
         self._key = secrets.token_bytes(32)
         self.tchats = KeyedLimiter(tchats_per_hour / 3600, tchats_per_hour) if tchats_per_hour > 0 else None
+        self.logins = (KeyedLimiter(logins_per_15_minutes / 900, logins_per_15_minutes)
+                       if logins_per_15_minutes > 0 else None)
         self.max_sockets = sockets
         self.sockets: Counter[str] = Counter()
 
@@ -51,6 +59,10 @@ class SourceLimits:
     def allow_tchat(self, conn: HTTPConnection) -> bool:
         source = self.source(conn)
         return self.tchats is None or source is None or self.tchats.allow(source)
+
+    def allow_login(self, conn: HTTPConnection) -> bool:
+        source = self.source(conn)
+        return self.logins is None or source is None or self.logins.allow(source)
 
     def open_socket(self, conn: HTTPConnection) -> str | None:
         """Count one more socket for this source; returns the key to release, or None when over the limit."""
@@ -79,6 +91,7 @@ def limits_of(state: ChatState) -> SourceLimits:
         limits = SourceLimits(
             _setting(state, "PNAV_TCHATS_PER_HOUR_PER_SOURCE", 0 if testing else TCHATS_PER_HOUR),
             _setting(state, "PNAV_SOCKETS_PER_SOURCE", 0 if testing else SOCKETS_PER_SOURCE),
+            _setting(state, "PNAV_LOGINS_PER_15_MINUTES_PER_SOURCE", 0 if testing else LOGINS_PER_15_MINUTES),
         )
         state.extensions["chat.limits"] = limits
     return limits

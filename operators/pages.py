@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from chat.limits import TOO_MANY_LOGINS, limits_of
 from chat.state import state_of
 from chat.templating import templates
 from escalation import audit
@@ -39,6 +40,8 @@ async def login(request: Request) -> Response:
     field = {k: str(form.get(k, ""))[:MAX_FIELD] for k in ("username", "password", "totp", "csrf")}
     if not csrf.check_login_token(state.settings.secret_key, request.cookies.get(csrf.LOGIN_COOKIE), field["csrf"]):
         return _login_page(request, "La page de connexion a expiré. Merci de saisir à nouveau vos identifiants.", 400)
+    if not limits_of(state).allow_login(request):
+        return _login_page(request, TOO_MANY_LOGINS, 429)
     account = await signin.check(state.sessions, field["username"], field["password"], field["totp"])
     if account is None:
         return _login_page(request, signin.FAILED, 401)

@@ -11,6 +11,7 @@ from tests.servers import LiveServer
 
 TCHATS_PER_HOUR = 3
 SOCKETS = 2
+LOGINS = 8
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +19,8 @@ def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """SQLite + memory broker, at most 3 new tchats an hour and 2 open sockets per source address."""
     url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('limited') / 'pnav.sqlite3'}"
     server = LiveServer(settings_for(url, "memory://", extra={
-        "PNAV_TCHATS_PER_HOUR_PER_SOURCE": str(TCHATS_PER_HOUR), "PNAV_SOCKETS_PER_SOURCE": str(SOCKETS)})).start()
+        "PNAV_TCHATS_PER_HOUR_PER_SOURCE": str(TCHATS_PER_HOUR), "PNAV_SOCKETS_PER_SOURCE": str(SOCKETS),
+        "PNAV_LOGINS_PER_15_MINUTES_PER_SOURCE": str(LOGINS)})).start()
     yield server
     server.stop()
 

@@ -13,7 +13,7 @@ from websockets.exceptions import ConnectionClosed
 from chat.limits import SourceLimits
 from tests.client import Visitor
 from tests.faults.results import Row, record
-from tests.security.conftest import SOCKETS, TCHATS_PER_HOUR
+from tests.security.conftest import LOGINS, SOCKETS, TCHATS_PER_HOUR
 from tests.servers import UNIT, LiveServer
 
 BODY = {"category": "sexual_violence", "role": "victim", "postal_code": "75011"}
@@ -108,6 +108,23 @@ async def test_followup_code_guessing(limited: LiveServer) -> None:
     assert statuses[0] == 404 and statuses[-1] == 429 and set(statuses) == {404, 429}
     assert "Patientez" in last.json()["error"]["message"]
     tried["followup"] = 16
+
+
+async def test_login_attempts_per_source(limited: LiveServer) -> None:
+    """One address trying many accounts is held back with a French 429, whatever the usernames."""
+    from tests.operators.staff import login_csrf
+
+    statuses = []
+    async with httpx.AsyncClient(base_url=limited.base,
+                                 transport=httpx.AsyncHTTPTransport(local_address="127.0.0.61")) as http:
+        for n in range(LOGINS + 2):
+            form = await http.get("/login")
+            response = await http.post("/login", data={"username": f"inconnu{n}", "password": "x" * 12,
+                                                        "totp": "123456", "csrf": login_csrf(form.text)})
+            statuses.append(response.status_code)
+    assert statuses[:LOGINS] == [401] * LOGINS and statuses[-1] == 429
+    assert "Trop de tentatives" in response.text
+    tried["logins_per_source"] = LOGINS + 2
 
 
 async def test_login_attempts(limited: LiveServer) -> None:
