@@ -141,10 +141,12 @@ async def test_login_attempts(limited: LiveServer) -> None:
     record(Row(
         key="5-floods", fault="inondations (limites de débit)",
         load=f"{TCHATS_PER_HOUR} tchats/heure et {SOCKETS} sockets par source (réglage de test), "
-             "2 messages/s (rafale 10) par socket, 10 codes de suivi puis 1 / 10 s, verrouillage après 5 échecs",
+             "2 messages/s (rafale 10) par socket, 10 codes de suivi puis 1 / 10 s, verrouillage après 5 échecs, "
+             f"{LOGINS} connexions par adresse et par quart d'heure",
         inputs=f"{tried.get('tchats', 0)} créations de tchat, {tried.get('sockets', 0)} sockets, "
                f"{tried.get('sends', 0)} envois en rafale, {tried.get('followup', 0)} codes devinés, "
-               f"{tried.get('logins', 0)} connexions",
+               f"{tried.get('logins', 0)} connexions sur un compte, "
+               f"{tried.get('logins_per_source', 0)} connexions d'une même adresse sur des comptes différents",
         acknowledged=tried.get("sends_acked", 0), delivered=tried.get("sends_acked", 0), lost=0,
         result="chaque refus est un message français (429 ou trame error) ; les envois acceptés ont un seq dense",
     ))
