@@ -11,12 +11,11 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from chat import conversations
-from tests.web.conftest import SCREENSHOTS, TAKE_SCREENSHOTS
 from tests.client import Visitor, start_tchat
 from tests.conftest import wipe
 from tests.operators.staff import Staff, make
 from tests.servers import LiveServer
-from tests.web.conftest import WAIT_MS, browser, new_visit, start_by_form
+from tests.web.conftest import SCREENSHOTS, TAKE_SCREENSHOTS, WAIT_MS, browser, new_visit, start_by_form
 
 pytestmark = pytest.mark.browser
 __all__ = ["browser"]  # the session's headless Chromium, shared with tests/web

@@ -162,3 +162,20 @@ def test_login_token_is_bound_to_its_nonce_and_expires() -> None:
     assert not csrf.check_login_token("k", "nonce-2", token, now=1_000_010)
     assert not csrf.check_login_token("other", "nonce-1", token, now=1_000_010)
     assert not csrf.check_login_token("k", "nonce-1", token, now=1_000_000 + csrf.LOGIN_TOKEN_LIFETIME + 1)
+
+
+async def test_session_fixation_is_impossible(staff_live: LiveServer) -> None:
+    """A session cookie planted before sign-in is never adopted: sign-in issues a fresh one, the planted one is dead."""
+    staff = await make(staff_live, "agent.fix", "operator", "police")
+    planted = "attaquant-" + "a" * 40
+    async with httpx.AsyncClient(base_url=staff_live.base, cookies={"pnav_session": planted}) as http:
+        form = await http.get("/login")
+        response = await http.post("/login", data={"username": staff.username, "password": staff.password,
+                                                   "totp": staff.code(), "csrf": login_csrf(form.text)})
+    assert response.status_code == 303
+    issued = response.cookies["pnav_session"]
+    assert issued != planted and len(issued) >= 32
+    async with httpx.AsyncClient(base_url=staff_live.base, cookies={"pnav_session": planted}) as http:
+        assert (await http.get("/console")).status_code in (303, 401, 403)
+    async with httpx.AsyncClient(base_url=staff_live.base, cookies={"pnav_session": issued}) as http:
+        assert (await http.get("/console")).status_code == 200
