@@ -16,11 +16,11 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from chat import conversations, protocol, store
 from chat.broker import SubscriberGap, SubscriberOverflow, Subscription
 from chat.models import CATEGORIES, Conversation, Participant
+from chat.origin import origin_allowed
 from chat.state import ChatState, state_of
 from operators import frames, sessions
 from operators.errors import error_frame
 from operators.models import Account
-from operators.origin import same_origin
 from operators.permissions import CONSOLE_ROLES, may_manage, may_read, may_write
 
 log = logging.getLogger("pnav.operators")
@@ -184,7 +184,8 @@ async def queue_snapshot(state: ChatState, force: str, category: str) -> dict[st
 
 async def endpoint(websocket: WebSocket) -> None:
     state = state_of(websocket)
-    if not same_origin(websocket, state.settings.trusted_origins):
+    # The session cookie rides along with any page the operator visits: a missing Origin is refused too.
+    if not origin_allowed(websocket, state.settings.trusted_origins, require=True):
         # Refused before the handshake completes: the browser sees a 403, a cross-site page learns nothing.
         await websocket.close(code=CLOSE_FORBIDDEN)
         return
