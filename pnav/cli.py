@@ -27,6 +27,12 @@ def _serve(args: argparse.Namespace) -> int:
     from pnav import logs
 
     settings = Settings.from_env()
+    if args.workers > 1 and settings.redis_url.startswith("memory://"):
+        # Each worker would have its own in-process broker: a visitor and an operator on two workers would never
+        # hear each other. Several processes need Redis for fan-out and presence.
+        print("pnav: --workers > 1 needs PNAV_REDIS_URL=redis://… (the in-process broker cannot span processes)",
+              file=sys.stderr)
+        return 2
     if not settings.development and settings.environment == "production" and args.host not in ("127.0.0.1", "::1"):
         print("pnav: serving directly on a public interface; put it behind a TLS proxy (see deploy/)", file=sys.stderr)
     uvicorn.run(
