@@ -2,39 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, expect
 
-from tests.conftest import wipe
+from tests.operators.desks import desks, server, sign_in
 from tests.operators.staff import make
-from tests.operators.test_console_browser import sign_in
 from tests.servers import LiveServer
-from tests.web.conftest import WAIT_MS, browser, new_visit, start_by_form
+from tests.web.conftest import browser, new_visit, start_by_form
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser"]
-
-
-@pytest.fixture
-async def server(staff_servers: dict[str, tuple[LiveServer, str]]) -> LiveServer:
-    live, url = staff_servers["sqlite-memory"]
-    await wipe(url)
-    return live
-
-
-@pytest.fixture
-async def desks(browser: Browser) -> AsyncIterator[list[BrowserContext]]:
-    """Two desktop browser contexts (operator, supervisor), each with its own cookie jar."""
-    contexts = [await browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR",
-                                          timezone_id="Europe/Paris") for _ in range(2)]
-    for context in contexts:
-        context.set_default_timeout(WAIT_MS)
-    yield contexts
-    for context in contexts:
-        await context.close()
+__all__ = ["browser", "desks", "server"]
 
 
 async def test_operator_orients_flags_proposes_and_closes(browser: Browser, server: LiveServer,

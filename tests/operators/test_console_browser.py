@@ -4,54 +4,20 @@ all three see each other's messages."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, expect
 
 from chat import conversations
 from tests.client import Visitor, start_tchat
-from tests.conftest import wipe
-from tests.operators.staff import Staff, make
+from tests.operators.desks import desks, server, sign_in
+from tests.operators.staff import make
 from tests.servers import LiveServer
-from tests.web.conftest import SCREENSHOTS, TAKE_SCREENSHOTS, WAIT_MS, browser, new_visit, start_by_form
+from tests.web.conftest import SCREENSHOTS, TAKE_SCREENSHOTS, browser, new_visit, start_by_form
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser"]  # the session's headless Chromium, shared with tests/web
-
-
-@pytest.fixture
-async def server(staff_servers: dict[str, tuple[LiveServer, str]]) -> LiveServer:
-    live, url = staff_servers["sqlite-memory"]
-    await wipe(url)
-    return live
-
-
-@pytest.fixture
-async def desks(browser: Browser) -> AsyncIterator[list[BrowserContext]]:
-    """Two desktop browser contexts (operator, psychologist), each with its own cookie jar."""
-    contexts = [await browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR",
-                                          timezone_id="Europe/Paris") for _ in range(2)]
-    for context in contexts:
-        context.set_default_timeout(WAIT_MS)
-    yield contexts
-    for context in contexts:
-        await context.close()
-
-
-async def sign_in(context: BrowserContext, server: LiveServer, staff: Staff, errors: list[str] | None = None) -> Page:
-    page = await context.new_page()
-    if errors is not None:
-        page.on("pageerror", lambda error: errors.append(str(error)))
-    await page.goto(server.base + "/login")
-    await page.fill("#username", staff.username)
-    await page.fill("#password", staff.password)
-    await page.fill("#totp", staff.code())
-    await page.click("#login-submit")
-    await page.wait_for_url("**/console")
-    await expect(page.locator("#connection")).to_have_text("Connecté·e")
-    return page
+__all__ = ["browser", "desks", "server"]  # fixtures shared with tests/web and tests/operators/desks.py
 
 
 async def test_operator_visitor_and_psychologist_chat_together(browser: Browser, server: LiveServer,
