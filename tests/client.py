@@ -25,18 +25,13 @@ async def start_tchat(server: LiveServer, postal_code: str = "75011", category: 
     return data
 
 
-class Visitor:
-    def __init__(self, server: LiveServer, token: str) -> None:
-        self.server, self.token = server, token
+class FrameClient:
+    """A WebSocket speaking pnav's JSON frames: send, receive, wait for a kind of frame (others are kept)."""
+
+    def __init__(self, server: LiveServer) -> None:
+        self.server = server
         self.ws: ClientConnection | None = None
         self.frames: list[dict[str, Any]] = []
-
-    async def connect(self, after: int = 0, origin: str | None = None) -> dict[str, Any]:
-        headers = {"Origin": origin} if origin else None
-        self.ws = await websockets.connect(f"{self.server.ws_base}/ws/visitor", additional_headers=headers,
-                                           compression=None)
-        await self.send({"type": "hello", "token": self.token, "after": after})
-        return await self.expect("welcome")
 
     async def send(self, frame: dict[str, Any] | str) -> None:
         assert self.ws is not None
@@ -61,3 +56,16 @@ class Visitor:
     async def close(self) -> None:
         if self.ws is not None:
             await self.ws.close()
+
+
+class Visitor(FrameClient):
+    def __init__(self, server: LiveServer, token: str) -> None:
+        super().__init__(server)
+        self.token = token
+
+    async def connect(self, after: int = 0, origin: str | None = None) -> dict[str, Any]:
+        headers = {"Origin": origin} if origin else None
+        self.ws = await websockets.connect(f"{self.server.ws_base}/ws/visitor", additional_headers=headers,
+                                           compression=None)
+        await self.send({"type": "hello", "token": self.token, "after": after})
+        return await self.expect("welcome")

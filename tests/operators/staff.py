@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import re
 import time
 from dataclasses import dataclass
@@ -11,10 +9,10 @@ from typing import Any
 
 import httpx
 import websockets
-from websockets.asyncio.client import ClientConnection
 
 from operators import accounts, totp
-from tests.servers import UNIT, LiveServer
+from tests.client import FrameClient
+from tests.servers import LiveServer
 
 PASSWORD = "correct horse battery staple"
 
@@ -78,37 +76,18 @@ async def session_cookie(server: LiveServer, staff: Staff) -> str:
     return cookie
 
 
-class ConsoleClient:
+class ConsoleClient(FrameClient):
     """A console tab speaking the /ws/operator frames."""
 
     def __init__(self, server: LiveServer, cookie: str) -> None:
-        self.server, self.cookie = server, cookie
-        self.ws: ClientConnection | None = None
-        self.frames: list[dict[str, Any]] = []
+        super().__init__(server)
+        self.cookie = cookie
 
     async def connect(self, origin: str | None = None) -> dict[str, Any]:
         headers = {"Cookie": f"pnav_session={self.cookie}", "Origin": origin or self.server.base}
         self.ws = await websockets.connect(f"{self.server.ws_base}/ws/operator", additional_headers=headers,
                                            compression=None)
         return await self.expect("welcome")
-
-    async def send(self, frame: dict[str, Any] | str) -> None:
-        assert self.ws is not None
-        await self.ws.send(frame if isinstance(frame, str) else json.dumps(frame))
-
-    async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
-        assert self.ws is not None
-        frame: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), timeout * UNIT))
-        self.frames.append(frame)
-        return frame
-
-    async def expect(self, kind: str, timeout: float = 5.0, **match: Any) -> dict[str, Any]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout * UNIT
-        while True:
-            frame = await self.recv(max(0.01, deadline - loop.time()) / UNIT)
-            if frame["type"] == kind and all(frame.get(k) == v for k, v in match.items()):
-                return frame
 
     async def quiet(self, kind: str, seconds: float = 0.5, **match: Any) -> bool:
         """True when no frame of ``kind`` (matching) arrives within ``seconds``."""
@@ -117,10 +96,6 @@ class ConsoleClient:
         except TimeoutError:
             return True
         return False
-
-    async def close(self) -> None:
-        if self.ws is not None:
-            await self.ws.close()
 
 
 async def console_for(server: LiveServer, staff: Staff) -> ConsoleClient:
