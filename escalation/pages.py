@@ -57,10 +57,11 @@ async def signalement_page(request: Request) -> Response:
         return templates.TemplateResponse(request, "escalation/missing.html", {
             "account": signed.account, "csrf": access.csrf_token(request, signed)}, status_code=404)
     contact = await inbox.read_contact(state, signed.account, signalement)
-    done = {event.status for event in await inbox.history(state.sessions, signalement.id)}
+    history = await inbox.history(state.sessions, signalement.id)
+    done = {event.status for event in history}
     return templates.TemplateResponse(request, "escalation/signalement.html", {
         "account": signed.account, "csrf": access.csrf_token(request, signed), "s": signalement, "when": local_time,
-        "contact": contact, "history": await inbox.history(state.sessions, signalement.id),
+        "contact": contact, "history": history,
         "labels": STATUS_LABELS, "categories": CATEGORY_LABELS, "service_name": _service_name(signalement.service_id),
         "steps": [s for s in SERVICE_STEPS if s not in done] if signalement.status != "closed" else [],
         "may_update": inbox.may_update(signed.account, signalement), "error": request.query_params.get("erreur"),
