@@ -55,6 +55,14 @@ def _alive(row: AccountSession, account: Account, now: datetime) -> bool:
     )
 
 
+async def _with_account(session: AsyncSession, session_id: str) -> tuple[AccountSession, Account] | None:
+    found = (await session.execute(
+        select(AccountSession, Account).join(Account, Account.id == AccountSession.account_id)
+        .where(AccountSession.id == session_id)
+    )).first()
+    return None if found is None else (found[0], found[1])
+
+
 async def lookup(sessions: async_sessionmaker[AsyncSession], cookie_value: str | None, *, touch: bool = True) -> (
     Signed | None
 ):
@@ -64,10 +72,7 @@ async def lookup(sessions: async_sessionmaker[AsyncSession], cookie_value: str |
     session_id = session_id_of(cookie_value)
     now = utcnow()
     async with sessions() as session:
-        found = (await session.execute(
-            select(AccountSession, Account).join(Account, Account.id == AccountSession.account_id)
-            .where(AccountSession.id == session_id)
-        )).first()
+        found = await _with_account(session, session_id)
         if found is None:
             return None
         row, account = found
@@ -84,10 +89,7 @@ async def still_valid(sessions: async_sessionmaker[AsyncSession], session_id: st
     """Re-check a session already looked up (every WebSocket frame): revoked, expired or disabled → False."""
     now = utcnow()
     async with sessions() as session:
-        found = (await session.execute(
-            select(AccountSession, Account).join(Account, Account.id == AccountSession.account_id)
-            .where(AccountSession.id == session_id)
-        )).first()
+        found = await _with_account(session, session_id)
         return found is not None and _alive(found[0], found[1], now)
 
 
