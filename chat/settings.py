@@ -48,10 +48,13 @@ class Settings:
     # Visitor tokens stop working this long after the conversation is closed or abandoned: long enough to read the
     # last messages after a dropped connection, short enough that a borrowed phone does not keep a live credential.
     token_grace_seconds: int = 3_600
-    # Connection pool: one process serves thousands of sockets but each database call is short; 10 connections
-    # (+10 overflow) keeps PostgreSQL's per-connection memory low while covering bursts on 2 cores.
-    db_pool_size: int = 10
-    db_max_overflow: int = 10
+    # Connection pool: one process serves thousands of sockets but each database call is short, and the hot paths
+    # share connections (group commit, coalesced reads), so 20 covers bursts on 2 cores while N processes × 20 stay
+    # under PostgreSQL's default 100 connections up to 4 processes. No overflow: an overflow connection is opened
+    # and closed around each use under load (TCP + TLS negotiation + auth each time, profiled at ~10% of a busy
+    # process); a burst beyond 20 waits for a pooled one instead.
+    db_pool_size: int = 20
+    db_max_overflow: int = 0
     # Sends per second (and burst) allowed on one visitor socket: a person types at most a message a second or
     # so, and a burst of 10 lets them paste several short lines. Only load tests raise it (loadtests/bench.py).
     visitor_send_rate: int = 2

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat.db import UTCDateTime, utcnow
@@ -108,6 +108,14 @@ async def get(sessions: async_sessionmaker[AsyncSession], conversation_id: str) 
         return await session.get(Conversation, conversation_id)
 
 
+async def get_many(sessions: async_sessionmaker[AsyncSession], conversation_ids: list[str]) -> dict[
+    str, Conversation
+]:
+    async with sessions() as session:
+        rows = await session.scalars(select(Conversation).where(Conversation.id.in_(conversation_ids)))
+        return {row.id: row for row in rows}
+
+
 async def _existing(session: AsyncSession, conversation_id: str, client_id: str) -> Message | None:
     return await session.scalar(
         select(Message).where(Message.conversation_id == conversation_id, Message.client_id == client_id)
@@ -170,6 +178,11 @@ async def append(
         except IntegrityError:
             # The same client_id again (a retry, or two sends racing): the next attempt finds the stored row.
             if client_id is None:
+                raise
+        except DBAPIError as exc:
+            # A pooled connection the database dropped (restart, failover): the pool is recycled, try once more
+            # on a fresh one; if the first attempt did commit, its client_id finds it.
+            if not exc.connection_invalidated or attempt > 0:
                 raise
     raise RuntimeError("could not append message")  # pragma: no cover - three races in a row
 

@@ -62,7 +62,9 @@ async def write_batch(sessions: async_sessionmaker[AsyncSession], batch: list[Pe
     except (IntegrityError, _Unusual):
         return await _one_by_one(sessions, batch)
     except DBAPIError as exc:
-        if _sqlstate(exc) in RETRYABLE:
+        # A deadlock, or a pooled connection the database dropped (restart: the pool is now recycled): the slow
+        # path retries on a fresh connection, and a batch that did commit before the drop is found by client id.
+        if _sqlstate(exc) in RETRYABLE or exc.connection_invalidated:
             return await _one_by_one(sessions, batch)
         raise  # the database is unreachable: every sender gets the error now, not one timeout each
 

@@ -20,6 +20,7 @@ from chat.origin import origin_allowed
 from chat.state import ChatState, state_of
 from operators import frames, sessions
 from operators.errors import error_frame
+from operators.lookups import lookups_of
 from operators.models import Account
 from operators.permissions import CONSOLE_ROLES, may_manage, may_read, may_write
 
@@ -86,7 +87,7 @@ class Console:
         if not isinstance(conversation_id, str) or not conversation_id.isalnum() or len(conversation_id) > 64:
             await self.error("invalid_field")
             return None
-        conversation = await store.get(self.state.sessions, conversation_id)
+        conversation = await lookups_of(self.state).conversation.get(conversation_id)
         if conversation is None:
             await self.error("unknown_conversation", conversation_id)
             return None
@@ -270,7 +271,7 @@ async def _read(console: Console) -> None:
             await console.send(data.frame())
             continue
         # Authorisation on every frame: the session may have been revoked or the account disabled meanwhile.
-        if not await sessions.still_valid(console.state.sessions, console.signed.session_id):
+        if not await lookups_of(console.state).session_alive.get(console.signed.session_id):
             await console.error("not_signed_in")
             await console.websocket.close(code=CLOSE_UNAUTHORISED)
             return
@@ -317,7 +318,7 @@ async def _pump(console: Console) -> None:
 async def _heartbeat(console: Console) -> None:
     while True:
         await asyncio.sleep(HEARTBEAT_SECONDS)
-        if not await sessions.still_valid(console.state.sessions, console.signed.session_id):
+        if not await lookups_of(console.state).session_alive.get(console.signed.session_id):
             await console.error("not_signed_in")
             await console.websocket.close(code=CLOSE_UNAUTHORISED)
             return

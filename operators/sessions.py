@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat.db import utcnow
@@ -48,11 +48,9 @@ async def open_session(sessions: async_sessionmaker[AsyncSession], account_id: s
     return cookie
 
 
-def _alive(row: AccountSession, account: Account, now: datetime) -> bool:
-    return (
-        row.revoked_at is None and not account.disabled and row.expires_at > now
-        and row.last_seen_at + IDLE_TIMEOUT > now
-    )
+def _usable(revoked_at: datetime | None, disabled: bool, expires_at: datetime, last_seen_at: datetime,
+            now: datetime) -> bool:
+    return revoked_at is None and not disabled and expires_at > now and last_seen_at + IDLE_TIMEOUT > now
 
 
 async def _with_account(session: AsyncSession, session_id: str) -> tuple[AccountSession, Account] | None:
@@ -76,7 +74,7 @@ async def lookup(sessions: async_sessionmaker[AsyncSession], cookie_value: str |
         if found is None:
             return None
         row, account = found
-        if not _alive(row, account, now):
+        if not _usable(row.revoked_at, account.disabled, row.expires_at, row.last_seen_at, now):
             return None
         if touch and row.last_seen_at + TOUCH_INTERVAL < now:
             await session.execute(update(AccountSession).where(AccountSession.id == session_id)
@@ -85,12 +83,21 @@ async def lookup(sessions: async_sessionmaker[AsyncSession], cookie_value: str |
         return Signed(session_id, row.csrf_secret, account)
 
 
-async def still_valid(sessions: async_sessionmaker[AsyncSession], session_id: str) -> bool:
-    """Re-check a session already looked up (every WebSocket frame): revoked, expired or disabled → False."""
+# The re-check of every console frame, built once: only the columns that decide, no ORM objects.
+_ALIVE_AMONG = (
+    select(AccountSession.id, AccountSession.revoked_at, AccountSession.expires_at, AccountSession.last_seen_at,
+           Account.disabled)
+    .join(Account, Account.id == AccountSession.account_id)
+    .where(AccountSession.id.in_(bindparam("ids", expanding=True)))
+)
+
+
+async def alive_among(sessions: async_sessionmaker[AsyncSession], session_ids: list[str]) -> dict[str, bool]:
+    """Which of these sessions are still usable (revoked, expired, idle too long or account disabled → False)."""
     now = utcnow()
     async with sessions() as session:
-        found = await _with_account(session, session_id)
-        return found is not None and _alive(found[0], found[1], now)
+        rows = await session.execute(_ALIVE_AMONG, {"ids": session_ids})
+        return {sid: _usable(revoked, disabled, expires, seen, now) for sid, revoked, expires, seen, disabled in rows}
 
 
 async def heartbeat(sessions: async_sessionmaker[AsyncSession], session_id: str) -> None:
