@@ -1,36 +1,34 @@
 """Group commit of messages: one task per process writes every pending message of every conversation in one
 transaction, so the cost of a commit (round trips, fsync, pool checkout) is shared by all who wait.
 
-An ack still means committed: a sender's future is resolved only after its batch's COMMIT returned. While a batch
-is being written, new messages gather for the next one; an idle process writes a lone message at once, through the
-two-statement path of ``store.append``. Anything unusual in a batch (a duplicate that raced, a deadlock, a closed
-conversation) sends that batch's messages through ``store.append`` one by one, which knows every rule.
+An ack still means committed: a sender's future is resolved only after its batch's statement committed. While a
+batch is being written, new messages gather for the next one; an idle process writes a lone message at once, as a
+batch of one. A batch is one statement on PostgreSQL (one round trip) and two on SQLite, with fixed texts that are
+never compiled again. Anything unusual (a retried client id, a deadlock, a closed conversation) sends the messages
+concerned through ``store.append`` one by one, which knows every rule.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections import Counter
 from dataclasses import dataclass
-from typing import cast
 
-from sqlalchemy import Table, case, func, select, update
+from sqlalchemy import bindparam, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat import store
-from chat.db import utcnow
-from chat.models import Conversation, Message
+from chat.db import UTCDateTime, utcnow
 
 log = logging.getLogger("pnav.writer")
 
-# At most this many messages per transaction: large enough to amortise a commit under load, small enough that
-# one statement's parameters stay well under SQLite's and asyncpg's limits (a few thousand bind parameters).
+# At most this many messages per batch: large enough to amortise a commit under load, small enough that a batch
+# (bodies of up to 4,000 characters each) stays under a few MiB and one slow batch delays few senders.
 MAX_BATCH = 200
-
-_conversations, _messages = cast(Table, Conversation.__table__), cast(Table, Message.__table__)
 
 
 @dataclass(frozen=True)
@@ -51,15 +49,15 @@ Result = store.Appended | BaseException
 
 
 async def write_batch(sessions: async_sessionmaker[AsyncSession], batch: list[Pending]) -> list[Result]:
-    """Commit ``batch`` in one transaction (SELECT known client ids, one UPDATE … RETURNING, one INSERT)."""
-    if len(batch) == 1:
-        return await _one_by_one(sessions, batch)
+    """Commit ``batch`` with one statement on PostgreSQL, one UPDATE … RETURNING + one INSERT on SQLite."""
     keys = [(p.conversation_id, p.client_id) for p in batch]
     if len(set(keys)) != len(keys) and any(cid is not None for _, cid in keys):
         return await _one_by_one(sessions, batch)  # the same send twice in one batch: let the slow path decide
     try:
-        return await _write(sessions, batch)
-    except (IntegrityError, _Unusual):
+        results = await _write(sessions, batch)
+    except IntegrityError:
+        # A retried client id (unique per conversation) rolled the whole batch back: the slow path gives it its
+        # first ack and stores the others.
         return await _one_by_one(sessions, batch)
     except DBAPIError as exc:
         # A deadlock, or a pooled connection the database dropped (restart: the pool is now recycled): the slow
@@ -67,6 +65,12 @@ async def write_batch(sessions: async_sessionmaker[AsyncSession], batch: list[Pe
         if _sqlstate(exc) in RETRYABLE or exc.connection_invalidated:
             return await _one_by_one(sessions, batch)
         raise  # the database is unreachable: every sender gets the error now, not one timeout each
+    refused = [i for i, r in enumerate(results) if r is None]
+    if refused:
+        # Their conversation was not open: the slow path tells a closed tchat from a retry stored before the close.
+        for i, outcome in zip(refused, await _one_by_one(sessions, [batch[i] for i in refused]), strict=True):
+            results[i] = outcome
+    return [r for r in results if r is not None]
 
 
 # Deadlock and serialisation failures: another process's batch locked the same conversations in another order.
@@ -78,48 +82,88 @@ def _sqlstate(exc: DBAPIError) -> str | None:
     return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
 
 
-class _Unusual(Exception):
-    """The batch met a case only the one-by-one path handles (retried client id, closed conversation)."""
+# PostgreSQL: the whole batch in one statement, run in autocommit (no BEGIN/COMMIT round trips; one statement is
+# atomic). ``bumped`` takes each open conversation's row lock and its next seqs, which serialises concurrent writers
+# of a conversation exactly as the one-message path does; messages of a conversation that is not open are simply
+# not inserted, and the caller sends them through the slow path. Fixed text: prepared once per connection.
+_PG_BATCH = text("""
+WITH batch AS (
+    SELECT * FROM unnest(CAST(:conversation_ids AS text[]), CAST(:ks AS integer[]), CAST(:authors AS text[]),
+                         CAST(:author_ids AS text[]), CAST(:kinds AS text[]), CAST(:bodies AS text[]),
+                         CAST(:client_ids AS text[]))
+        AS b(conversation_id, k, author, author_id, kind, body, client_id)
+), counts AS (
+    SELECT conversation_id, count(*) AS n, bool_or(author = 'operator') AS replied
+    FROM batch GROUP BY conversation_id
+), bumped AS (
+    UPDATE conversations AS c
+    SET last_seq = c.last_seq + counts.n,
+        first_reply_at = CASE WHEN counts.replied THEN coalesce(c.first_reply_at, CAST(:now AS timestamptz))
+                         ELSE c.first_reply_at END
+    FROM counts
+    WHERE c.id = counts.conversation_id AND c.status IN ('queued', 'active')
+    RETURNING c.id, c.last_seq - counts.n AS base
+)
+INSERT INTO messages (conversation_id, seq, author, author_id, kind, body, client_id, created_at)
+SELECT b.conversation_id, bumped.base + b.k, b.author, b.author_id, b.kind, b.body, b.client_id,
+       CAST(:now AS timestamptz)
+FROM batch AS b JOIN bumped ON bumped.id = b.conversation_id
+RETURNING conversation_id, seq
+""").bindparams(bindparam("now", type_=UTCDateTime()))
+
+# SQLite: the counts travel as one JSON object, so the statement text never changes (no compile per batch).
+_SQLITE_BUMP = text("""
+UPDATE conversations
+SET last_seq = last_seq + (SELECT value FROM json_each(:counts) WHERE key = conversations.id),
+    first_reply_at = CASE WHEN id IN (SELECT value FROM json_each(:replied)) THEN coalesce(first_reply_at, :now)
+                     ELSE first_reply_at END
+WHERE id IN (SELECT key FROM json_each(:counts)) AND status IN ('queued', 'active')
+RETURNING id, last_seq
+""").bindparams(bindparam("now", type_=UTCDateTime()))
 
 
-async def _write(sessions: async_sessionmaker[AsyncSession], batch: list[Pending]) -> list[Result]:
+async def _write(sessions: async_sessionmaker[AsyncSession], batch: list[Pending]) -> list[Result | None]:
+    """The batch's outcomes in order; None for a message whose conversation is not open (nothing stored for it)."""
     now = utcnow()
     counts = Counter(p.conversation_id for p in batch)
-    replied = {p.conversation_id for p in batch if p.author == "operator"}
-    client_ids = [p.client_id for p in batch if p.client_id is not None]
-    c, m = _conversations.c, _messages.c
-    async with sessions.begin() as session:
-        if client_ids:
-            known = await session.execute(
-                select(m.conversation_id, m.client_id).where(m.client_id.in_(client_ids),
-                                                             m.conversation_id.in_(list(counts)))
-            )
-            if known.first() is not None:
-                raise _Unusual  # a retry of a stored message: it must get its first ack back
-        values: dict[str, object] = {"last_seq": c.last_seq + case(dict(counts), value=c.id, else_=0)}
-        if replied:
-            values["first_reply_at"] = case((c.id.in_(replied), func.coalesce(c.first_reply_at, now)),
-                                            else_=c.first_reply_at)
-        # One statement for every conversation of the batch; the rows it locks serialise concurrent writers of a
-        # conversation exactly as the one-message path does, so seqs stay dense.
-        rows = await session.execute(
-            update(_conversations).where(c.id.in_(list(counts)), c.status.in_(store.OPEN_STATUSES))
-            .values(**values).returning(c.id, c.last_seq)
-        )
-        next_seq = {cid: last - counts[cid] + 1 for cid, last in rows.all()}
-        if len(next_seq) != len(counts):
-            raise _Unusual  # a conversation was closed meanwhile: the slow path says which sends are refused
-        stored: list[store.StoredMessage] = []
-        for p in batch:
-            seq = next_seq[p.conversation_id]
-            next_seq[p.conversation_id] = seq + 1
-            stored.append(store.StoredMessage(p.conversation_id, seq, p.author, p.kind, p.body, p.client_id, now))
-        await session.execute(store._INSERT_MESSAGE, [
-            {"conversation_id": s.conversation_id, "seq": s.seq, "author": s.author, "author_id": p.author_id,
-             "kind": s.kind, "body": s.body, "client_id": s.client_id, "created_at": now}
-            for s, p in zip(stored, batch, strict=True)
-        ])
-    return [store.Appended(s, duplicate=False) for s in stored]
+    ks, seen = [], Counter[str]()
+    for p in batch:
+        seen[p.conversation_id] += 1
+        ks.append(seen[p.conversation_id])
+    engine = sessions.kw["bind"]
+    if engine.dialect.name == "postgresql":
+        params = {
+            "conversation_ids": [p.conversation_id for p in batch], "ks": ks,
+            "authors": [p.author for p in batch], "author_ids": [p.author_id for p in batch],
+            "kinds": [p.kind for p in batch], "bodies": [p.body for p in batch],
+            "client_ids": [p.client_id for p in batch], "now": now,
+        }
+        async with engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            rows = (await autocommit.execute(_PG_BATCH, params)).all()
+        first: dict[str, int] = {}
+        for conversation_id, seq in rows:
+            first[conversation_id] = min(seq, first.get(conversation_id, seq))
+        base = {cid: seq - 1 for cid, seq in first.items()}
+    else:
+        replied = sorted({p.conversation_id for p in batch if p.author == "operator"})
+        async with sessions.begin() as session:
+            bumped = await session.execute(_SQLITE_BUMP, {"counts": json.dumps(counts), "replied": json.dumps(replied),
+                                                          "now": now})
+            base = {cid: last - counts[cid] for cid, last in bumped.all()}
+            if base:
+                await session.execute(store._INSERT_MESSAGE, [
+                    {"conversation_id": p.conversation_id, "seq": base[p.conversation_id] + k, "author": p.author,
+                     "author_id": p.author_id, "kind": p.kind, "body": p.body, "client_id": p.client_id,
+                     "created_at": now}
+                    for p, k in zip(batch, ks, strict=True) if p.conversation_id in base
+                ])
+    return [
+        store.Appended(store.StoredMessage(p.conversation_id, base[p.conversation_id] + k, p.author, p.kind, p.body,
+                                           p.client_id, now), duplicate=False)
+        if p.conversation_id in base else None
+        for p, k in zip(batch, ks, strict=True)
+    ]
 
 
 async def _one_by_one(sessions: async_sessionmaker[AsyncSession], batch: list[Pending]) -> list[Result]:
