@@ -20,6 +20,7 @@ from chat.origin import origin_allowed
 from chat.state import ChatState, state_of
 from operators import frames, sessions
 from operators.errors import error_frame
+from operators.lanes import Lanes
 from operators.lookups import lookups_of
 from operators.models import Account
 from operators.permissions import CONSOLE_ROLES, may_manage, may_read, may_write
@@ -62,6 +63,8 @@ class Console:
         self._tokens = RATE_BURST
         self._refilled = time.monotonic()
         self._send_lock = asyncio.Lock()
+        # Set when the session is found ended: the console closes and stops handling frames.
+        self.signed_out = asyncio.Event()
 
     async def send(self, frame: dict[str, Any]) -> None:
         async with self._send_lock:
@@ -246,7 +249,7 @@ async def _welcome(console: Console) -> None:
 
 async def _serve(console: Console) -> None:
     tasks = [asyncio.create_task(_read(console)), asyncio.create_task(_pump(console)),
-             asyncio.create_task(_heartbeat(console))]
+             asyncio.create_task(_heartbeat(console)), asyncio.create_task(console.signed_out.wait())]
     if console.account.role == "supervisor":
         tasks.append(asyncio.create_task(_supervise(console)))
     try:
@@ -261,36 +264,55 @@ async def _serve(console: Console) -> None:
 
 async def _read(console: Console) -> None:
     settings = console.state.settings
-    while True:
-        raw = await console.websocket.receive_text()
-        if not console.rate_ok():
-            await console.error("rate_limited")
-            continue
-        data = protocol.decode(raw, settings.max_frame_bytes)
-        if isinstance(data, protocol.ProtocolError):
-            await console.send(data.frame())
-            continue
-        # Authorisation on every frame: the session may have been revoked or the account disabled meanwhile.
-        if not await lookups_of(console.state).session_alive.get(console.signed.session_id):
-            await console.error("not_signed_in")
-            await console.websocket.close(code=CLOSE_UNAUTHORISED)
-            return
-        registered = frames.lookup(data["type"])
-        if registered is None:
-            await console.error("unknown_frame")
-            continue
-        if console.account.role not in registered.roles:
-            await console.error("forbidden", data.get("conversation") if isinstance(data.get("conversation"), str)
-                                else None)
-            continue
-        try:
-            await registered.handler(console, data)
-        except store.ConversationClosed:
-            await console.error("conversation_closed", str(data.get("conversation")))
-        except Exception:
-            # A bug in one handler must not close the console: log without the frame (it may hold a message).
-            log.exception("operator frame %s failed", data["type"])
-            await console.error("internal")
+    lanes = Lanes()
+    try:
+        while True:
+            raw = await console.websocket.receive_text()
+            if not console.rate_ok():
+                await console.error("rate_limited")
+                continue
+            data = protocol.decode(raw, settings.max_frame_bytes)
+            if isinstance(data, protocol.ProtocolError):
+                await console.send(data.frame())
+                continue
+            lane = data.get("conversation")
+            lanes.submit(lane if isinstance(lane, str) else "", _handle(console, data))
+    finally:
+        await lanes.close()
+
+
+async def _handle(console: Console, data: dict[str, Any]) -> None:
+    if console.signed_out.is_set():
+        return
+    # Authorisation on every frame: the session may have been revoked or the account disabled meanwhile.
+    if not await lookups_of(console.state).session_alive.get(console.signed.session_id):
+        await _sign_out(console)
+        return
+    registered = frames.lookup(data["type"])
+    if registered is None:
+        await console.error("unknown_frame")
+        return
+    if console.account.role not in registered.roles:
+        await console.error("forbidden", data.get("conversation") if isinstance(data.get("conversation"), str)
+                            else None)
+        return
+    try:
+        await registered.handler(console, data)
+    except store.ConversationClosed:
+        await console.error("conversation_closed", str(data.get("conversation")))
+    except Exception:
+        # A bug in one handler must not close the console: log without the frame (it may hold a message).
+        log.exception("operator frame %s failed", data["type"])
+        await console.error("internal")
+
+
+async def _sign_out(console: Console) -> None:
+    """The session ended (revoked, expired, account disabled): say so once, close, and end the console."""
+    if console.signed_out.is_set():
+        return
+    console.signed_out.set()
+    await console.error("not_signed_in")
+    await console.websocket.close(code=CLOSE_UNAUTHORISED)
 
 
 async def _pump(console: Console) -> None:
@@ -319,8 +341,7 @@ async def _heartbeat(console: Console) -> None:
     while True:
         await asyncio.sleep(HEARTBEAT_SECONDS)
         if not await lookups_of(console.state).session_alive.get(console.signed.session_id):
-            await console.error("not_signed_in")
-            await console.websocket.close(code=CLOSE_UNAUTHORISED)
+            await _sign_out(console)
             return
         await sessions.heartbeat(console.state.sessions, console.signed.session_id)
 
