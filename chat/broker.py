@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections import deque
+from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
 log = logging.getLogger("pnav.broker")
@@ -25,32 +26,48 @@ class SubscriberGap(Exception):
 
 
 class Subscription:
-    """A bounded queue of events for one subscriber, possibly on several channels."""
+    """A bounded buffer of events for one subscriber, possibly on several channels.
 
-    def __init__(self, broker: Broker, maxsize: int) -> None:
+    Read it with ``await get()``, or give ``on_ready`` and drain it with ``get_nowait()`` from a task started only
+    when events arrive: an idle socket then holds no task of its own for its subscription (memory per socket).
+    """
+
+    __slots__ = ("_broker", "_events", "_gap", "_maxsize", "_on_ready", "_waiter", "channels", "overflowed")
+
+    def __init__(self, broker: Broker, maxsize: int, on_ready: Callable[[], None] | None = None) -> None:
         self._broker = broker
-        self._queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=maxsize)
+        self._maxsize = maxsize
+        self._events: deque[str] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._on_ready = on_ready
         self.channels: set[str] = set()
         self.overflowed = False
         self._gap = False
 
+    def __len__(self) -> int:
+        return len(self._events)
+
     def deliver(self, event: str) -> None:
-        """Called by the broker; never blocks. A full queue marks the subscription overflowed."""
+        """Called by the broker; never blocks. A full buffer marks the subscription overflowed."""
         if self.overflowed:
             return
-        try:
-            self._queue.put_nowait(event)
-        except asyncio.QueueFull:
+        if len(self._events) >= self._maxsize:
             self.overflowed = True
-            with contextlib.suppress(asyncio.QueueEmpty):
-                self._queue.get_nowait()
-            self._queue.put_nowait(None)
+            self._events.clear()  # the reader will resync from the database: what it missed is no use now
+        else:
+            self._events.append(event)
+        self._wake()
 
     def signal_gap(self) -> None:
         """Tell the reader that events may have been lost upstream (not its fault): it should resync."""
         self._gap = True
-        with contextlib.suppress(asyncio.QueueFull):
-            self._queue.put_nowait(None)
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+        if self._on_ready is not None:
+            self._on_ready()
 
     async def add(self, channel: str) -> None:
         if channel not in self.channels:
@@ -62,15 +79,24 @@ class Subscription:
             self.channels.discard(channel)
             await self._broker._detach(channel, self)
 
+    def get_nowait(self) -> str | None:
+        """The next event, None when there is none; raises SubscriberOverflow or SubscriberGap (once)."""
+        if self.overflowed:
+            raise SubscriberOverflow
+        if self._events:
+            return self._events.popleft()
+        if self._gap:
+            self._gap = False
+            raise SubscriberGap
+        return None
+
     async def get(self) -> str:
-        event = await self._queue.get()
-        if event is None:
-            if self.overflowed:
-                raise SubscriberOverflow
-            if self._gap:
-                self._gap = False
-                raise SubscriberGap
-            return await self.get()
+        while (event := self.get_nowait()) is None:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
         return event
 
     def __aiter__(self) -> AsyncIterator[str]:
@@ -86,7 +112,8 @@ class Broker(Protocol):
     async def disconnect(self) -> None: ...
     async def publish(self, channel: str, event: str) -> None: ...
     async def ping(self) -> bool: ...
-    def subscribe(self, *channels: str) -> contextlib.AbstractAsyncContextManager[Subscription]: ...
+    def subscribe(self, *channels: str, on_ready: Callable[[], None] | None = None
+                  ) -> contextlib.AbstractAsyncContextManager[Subscription]: ...
     async def _attach(self, channel: str, sub: Subscription) -> None: ...
     async def _detach(self, channel: str, sub: Subscription) -> None: ...
 
@@ -103,8 +130,9 @@ class _LocalFanout:
             sub.deliver(event)
 
     @contextlib.asynccontextmanager
-    async def _subscription(self, broker: Broker, channels: tuple[str, ...]) -> AsyncIterator[Subscription]:
-        sub = Subscription(broker, self.queue_size)
+    async def _subscription(self, broker: Broker, channels: tuple[str, ...],
+                            on_ready: Callable[[], None] | None) -> AsyncIterator[Subscription]:
+        sub = Subscription(broker, self.queue_size, on_ready)
         try:
             for channel in channels:
                 await sub.add(channel)
@@ -130,8 +158,9 @@ class MemoryBroker(_LocalFanout):
     async def ping(self) -> bool:
         return True
 
-    def subscribe(self, *channels: str) -> contextlib.AbstractAsyncContextManager[Subscription]:
-        return self._subscription(self, channels)
+    def subscribe(self, *channels: str, on_ready: Callable[[], None] | None = None
+                  ) -> contextlib.AbstractAsyncContextManager[Subscription]:
+        return self._subscription(self, channels, on_ready)
 
     async def _attach(self, channel: str, sub: Subscription) -> None:
         self.local.setdefault(channel, set()).add(sub)

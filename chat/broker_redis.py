@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Callable
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -95,8 +96,9 @@ class RedisBroker(_LocalFanout):
                 continue
         return False
 
-    def subscribe(self, *channels: str) -> contextlib.AbstractAsyncContextManager[Subscription]:
-        return self._subscription(self, channels)
+    def subscribe(self, *channels: str, on_ready: Callable[[], None] | None = None
+                  ) -> contextlib.AbstractAsyncContextManager[Subscription]:
+        return self._subscription(self, channels, on_ready)
 
     async def _attach(self, channel: str, sub: Subscription) -> None:
         subs = self.local.setdefault(channel, set())

@@ -67,6 +67,10 @@ class VisitorSocket:
         self.queue_at = 0.0
         self.send_bucket = TokenBucket(float(self.settings.visitor_send_rate), float(self.settings.visitor_send_burst))
         self.last_typing = 0.0
+        self.sub: Subscription
+        # Client frames and broker events both send frames and move ``last_seq``: one of them at a time.
+        self.delivery = asyncio.Lock()
+        self.drainer: asyncio.Task[None] | None = None
 
     async def send(self, frame: dict[str, Any]) -> None:
         await self.ws.send_text(dumps(frame))
@@ -105,16 +109,25 @@ class VisitorSocket:
         if conversation.status == "queued":
             channels.append(queue_channel)
         self.state.presence.connected(conversation.id)
+        # Held until the welcome and replay are sent: an event that arrives meanwhile waits for them.
+        await self.delivery.acquire()
+        welcomed = False
         try:
-            async with self.state.broker.subscribe(*channels) as sub:
+            async with self.state.broker.subscribe(*channels, on_ready=self._events_ready) as sub:
+                self.sub = sub
                 # Subscribed before reading the database: nothing committed after this point can be missed.
                 await self._welcome(hello.after)
-                await self._loop(sub)
+                welcomed = True
+                self.delivery.release()
+                await self._loop()
         except WebSocketDisconnect:
             pass
-        except SubscriberOverflow:
-            await self._close(CLOSE_TOO_SLOW)
         finally:
+            if not welcomed:
+                self.delivery.release()
+            if self.drainer is not None:
+                self.drainer.cancel()
+                await asyncio.gather(self.drainer, return_exceptions=True)
             self.state.presence.disconnected(conversation.id)
             with contextlib.suppress(SQLAlchemyError, OSError):
                 await store.touch_visitor(self.state.sessions, conversation.id)
@@ -161,29 +174,43 @@ class VisitorSocket:
             await self.send(frame)
             self.last_seq = int(str(frame["seq"]))
 
-    async def _loop(self, sub: Subscription) -> None:
-        receive: asyncio.Task[Any] = asyncio.ensure_future(self.ws.receive())
-        event: asyncio.Task[str] = asyncio.ensure_future(sub.get())
+    async def _loop(self) -> None:
+        """Client frames, read by the socket's own task; broker events go to ``_drain`` (see there)."""
+        while True:
+            message = await self.ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            # Under the delivery lock: the sender's ack goes out before the broker's echo of its message.
+            async with self.delivery:
+                if not await self._on_client(message.get("text") or message.get("bytes") or b"", self.sub):
+                    return
+
+    def _events_ready(self) -> None:
+        if self.drainer is None:
+            self.drainer = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        """Forward broker events until none is left, then end: an idle socket holds no task but its own."""
+        sub = self.sub
         try:
-            while True:
-                done, _ = await asyncio.wait({receive, event}, return_when=asyncio.FIRST_COMPLETED)
-                if receive in done:
-                    message = receive.result()
-                    if message["type"] == "websocket.disconnect":
-                        return
-                    if not await self._on_client(message.get("text") or message.get("bytes") or b"", sub):
-                        return
-                    receive = asyncio.ensure_future(self.ws.receive())
-                if event in done:
+            async with self.delivery:
+                while True:
                     try:
-                        await self._on_event(event.result(), sub)
+                        raw = sub.get_nowait()
                     except SubscriberGap:
                         await self._replay()
-                    event = asyncio.ensure_future(sub.get())
-        finally:
-            for task in (receive, event):
-                task.cancel()
-            await asyncio.gather(receive, event, return_exceptions=True)
+                        continue
+                    if raw is None:
+                        self.drainer = None  # before any await: the next event starts a new drain
+                        return
+                    await self._on_event(raw, sub)
+        except SubscriberOverflow:
+            self.drainer = None
+            await self._close(CLOSE_TOO_SLOW)  # the socket's own task then reads the disconnect and ends
+        except (WebSocketDisconnect, RuntimeError, OSError, SQLAlchemyError):
+            # The socket is gone or the database is unreachable: the client reconnects and resumes by seq.
+            self.drainer = None
+            await self._close(CLOSE_TOO_SLOW)
 
     async def _on_event(self, raw: str, sub: Subscription) -> None:
         frame = json.loads(raw)

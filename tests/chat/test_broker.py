@@ -65,7 +65,7 @@ async def test_slow_subscriber_is_bounded(broker: Broker) -> None:
         for i in range(50):
             await broker.publish("conv:slow", f"e{i}")
         await settle()
-        assert sub._queue.qsize() <= 8
+        assert len(sub) <= 8
         with pytest.raises(SubscriberOverflow):
             for _ in range(50):
                 await asyncio.wait_for(sub.get(), 5 * UNIT)
