@@ -298,7 +298,23 @@ async def queue(sessions: async_sessionmaker[AsyncSession], force: str, category
         return [QueueItem(*row) for row in rows]
 
 
-async def position(sessions: async_sessionmaker[AsyncSession], conversation: Conversation) -> int | None:
+@dataclass(frozen=True, slots=True)
+class Seat:
+    """What a visitor's socket keeps of its conversation for its whole life: its place in a queue, not the row."""
+
+    id: str
+    force: str
+    category: str
+    status: str
+    priority: int
+    queued_at: datetime
+
+    @classmethod
+    def of(cls, c: Conversation) -> Seat:
+        return cls(c.id, c.force, c.category, c.status, c.priority, c.queued_at)
+
+
+async def position(sessions: async_sessionmaker[AsyncSession], conversation: Conversation | Seat) -> int | None:
     """1-based place of a queued conversation in its queue: one indexed count, not a load of the whole queue."""
     if conversation.status != "queued":
         return None

@@ -61,7 +61,7 @@ class VisitorSocket:
         self.state = state
         self.ws = websocket
         self.settings = state.settings
-        self.conversation: Conversation | None = None
+        self.conversation: store.Seat | None = None
         self.last_seq = 0
         self.position: int | None = None
         self.queue_at = 0.0
@@ -152,7 +152,7 @@ class VisitorSocket:
             await self.send({"type": "error", "code": "invalid_token", "message": LINK_EXPIRED})
             await self._close(CLOSE_BAD_TOKEN)
             return None
-        self.conversation = conversation
+        self.conversation = store.Seat.of(conversation)
         await hooks.notify_visitor_connected(self.state, conversation.id, self.ws)
         return frame
 
@@ -265,7 +265,7 @@ class VisitorSocket:
         conversation = await store.get(self.state.sessions, self.conversation.id if self.conversation else "")
         if conversation is None or conversation.status != "queued":
             return
-        self.conversation = conversation
+        self.conversation = store.Seat.of(conversation)
         await sub.add(conversations.queue_channel(conversation.force, conversation.category))
         self.position = await store.position(self.state.sessions, conversation)
         if self.position is not None:

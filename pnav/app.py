@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute
 
 from chat.broker import create_broker
 from chat.db import create_engine, session_factory
+from chat.direct_sockets import DirectSockets
 from chat.errors import exception_handlers
 from chat.headers import SecurityHeaders
 from chat.presence import create_presence, heartbeat
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await engine.dispose()
 
     middleware.insert(0, Middleware(SecurityHeaders, hsts=settings.environment == "production"))
+    middleware.insert(0, Middleware(DirectSockets))
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                      exception_handlers=dict(exception_handlers))
 
