@@ -10,18 +10,18 @@ concerned through ``store.append`` one by one, which knows every rule.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat import store
+from chat.batching import Batcher
 from chat.db import UTCDateTime, utcnow
 
 log = logging.getLogger("pnav.writer")
@@ -176,48 +176,12 @@ async def _one_by_one(sessions: async_sessionmaker[AsyncSession], batch: list[Pe
     return results
 
 
-class MessageWriter:
+class MessageWriter(Batcher[Pending, store.Appended]):
     """The per-process writer: ``await writer.append(pending)`` returns once the message is committed."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], max_batch: int = MAX_BATCH) -> None:
+        super().__init__(partial(write_batch, sessions), max_batch, "pnav-message-writer")
         self.sessions = sessions
-        self.max_batch = max_batch
-        self._pending: list[tuple[Pending, asyncio.Future[store.Appended]]] = []
-        self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="pnav-message-writer")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def append(self, pending: Pending) -> store.Appended:
-        future: asyncio.Future[store.Appended] = asyncio.get_running_loop().create_future()
-        # If the sender went away, its outcome is still consumed (no "exception never retrieved" noise).
-        future.add_done_callback(lambda f: None if f.cancelled() else f.exception())
-        self._pending.append((pending, future))
-        self._wakeup.set()
-        return await asyncio.shield(future)  # a sender that goes away does not cancel its committed message
-
-    async def _run(self) -> None:
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            while self._pending:
-                batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
-                try:
-                    results = await write_batch(self.sessions, [p for p, _ in batch])
-                except Exception as exc:  # never let the writer die: every waiting sender learns of the failure
-                    log.warning("message batch failed: %s", type(exc).__name__)
-                    results = [exc] * len(batch)
-                for (_, future), result in zip(batch, results, strict=True):
-                    if future.done():
-                        continue
-                    if isinstance(result, BaseException):
-                        future.set_exception(result)
-                    else:
-                        future.set_result(result)
+        return await self.submit(pending)

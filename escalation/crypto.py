@@ -8,6 +8,7 @@ Both schemes bind the ciphertext to its row (``context`` as associated data): a 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 
@@ -53,6 +54,7 @@ def generate_keypair() -> tuple[bytes, bytes]:
     return private_pem, public_pem
 
 
+@functools.lru_cache(maxsize=8)  # the same configured key at every connection: parse the PEM once
 def load_public_key(pem: bytes) -> X25519PublicKey:
     key = serialization.load_pem_public_key(pem)
     if not isinstance(key, X25519PublicKey):
@@ -67,6 +69,7 @@ def load_private_key(pem: bytes) -> X25519PrivateKey:
     return key
 
 
+@functools.lru_cache(maxsize=8)
 def key_id(public_pem: bytes) -> str:
     """A short fingerprint of the public key, stored with each sealed value to tell which key opens it."""
     raw = load_public_key(public_pem).public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)

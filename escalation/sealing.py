@@ -7,9 +7,12 @@ connection (what an internet provider needs to identify a subscriber), bound to 
 from __future__ import annotations
 
 import json
+from functools import partial
+from typing import cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, insert, select
 
+from chat.batching import Batcher
 from chat.db import utcnow
 from chat.state import ChatState
 from escalation import config, crypto
@@ -24,22 +27,44 @@ def sealed_payload(address: str, at: str) -> bytes:
     return json.dumps({"address": address, "connected_at": at}).encode()
 
 
+# Seals written per transaction: a reconnect storm of thousands of visitors becomes a few multi-row inserts.
+MAX_BATCH = 500
+EXTENSION = "escalation.sealer"
+_INSERT = insert(cast(Table, SealedIdentity.__table__))
+
+
 async def seal_connection(state: ChatState, conversation_id: str, address: str) -> None:
-    """``visitor_connected`` listener: seal and store; the clear address leaves memory with this call."""
+    """``visitor_connected`` listener: seal, then return once stored; the clear address leaves memory here."""
     cfg = config.of(state)
     now = utcnow()
     blob = crypto.seal(cfg.seal_public_key, sealed_payload(address, now.isoformat().replace("+00:00", "Z")),
                        conversation_id)
+    row = {"conversation_id": conversation_id, "key_id": crypto.key_id(cfg.seal_public_key), "ciphertext": blob,
+           "created_at": now}
+    await _sealer_of(state).submit(row)
+
+
+def _sealer_of(state: ChatState) -> Batcher[dict[str, object], None]:
+    sealer: Batcher[dict[str, object], None] | None = state.extensions.get(EXTENSION)
+    if sealer is None:
+        sealer = state.extensions[EXTENSION] = Batcher(partial(_store, state), MAX_BATCH, "pnav-sealer")
+    return sealer
+
+
+async def _store(state: ChatState, rows: list[dict[str, object]]) -> list[BaseException | None]:
+    """One transaction for the batch: insert every seal, then trim the conversations that went over the cap."""
+    conversation_ids = list({str(row["conversation_id"]) for row in rows})
     async with state.sessions.begin() as session:
-        session.add(SealedIdentity(conversation_id=conversation_id, key_id=crypto.key_id(cfg.seal_public_key),
-                                   ciphertext=blob, created_at=now))
-        await session.flush()
-        count = await session.scalar(select(func.count()).select_from(SealedIdentity)
-                                     .where(SealedIdentity.conversation_id == conversation_id))
-        if count is not None and count > MAX_PER_CONVERSATION:
+        await session.execute(_INSERT, rows)
+        over = list(await session.scalars(
+            select(SealedIdentity.conversation_id).where(SealedIdentity.conversation_id.in_(conversation_ids))
+            .group_by(SealedIdentity.conversation_id).having(func.count() > MAX_PER_CONVERSATION)
+        ))
+        for conversation_id in over:
             ids = list(await session.scalars(select(SealedIdentity.id)
                                               .where(SealedIdentity.conversation_id == conversation_id)
                                               .order_by(SealedIdentity.id)))
             # Keep the first connection; drop the oldest reconnections beyond the cap.
             await session.execute(delete(SealedIdentity).where(
                 SealedIdentity.id.in_(ids[1:1 + len(ids) - MAX_PER_CONVERSATION])))
+    return [None] * len(rows)

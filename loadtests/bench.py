@@ -38,7 +38,7 @@ from typing import Any
 import psutil
 
 from loadtests.harness import Operator, Recorder, Visitor, bounded, percentile, summary_ms, wait_delivered
-from loadtests.targets import Setup, Target, setup_tchats, start
+from loadtests.targets import ROOT, Setup, Target, setup_tchats, start
 
 # After a load step, deliveries still in flight get this long to arrive before they count as lost: far beyond
 # any healthy latency, so a loss here is a real loss, not a slow message.
@@ -49,6 +49,19 @@ CHAIN_TIMEOUT = 5.0
 SETTLE_SECONDS = 2.0
 # 20,000 sockets in the bench plus as many in the server, and files: far above the default 1,024.
 OPEN_FILES = 65_536
+# Tchats per hold worker process: 2 sockets each, so 8,000 open files, well under a hard limit of 20,000 per
+# process (this machine's), and few enough that one worker's event loop opens them in seconds.
+PAIRS_PER_WORKER = 4_000
+
+
+def console_base(target: Target, operator: int) -> int:
+    """Which server process an operator's console talks to; its visitors are on ``operator % processes``.
+
+    pnav with two processes: always the other one, so every message crosses processes (through Redis). The relay
+    keeps its rooms in memory, so with two relay processes both sides of a tchat stay on the same one.
+    """
+    count = len(target.ws_bases)
+    return operator % count if target.kind == "relay" else (operator + 1) % count
 
 
 @dataclass
@@ -68,8 +81,7 @@ class Run:
         for tchat in setup.tchats:
             by_operator.setdefault(tchat.operator, []).append(tchat.conversation)
         for index, cookie in enumerate(setup.cookies):
-            # With two processes the operator is always on the other one: every message crosses processes.
-            base_index = (index + 1) % len(bases)
+            base_index = console_base(target, index)
             self.operators.append(Operator(recorder, bases[base_index], target.origin(base_index), cookie,
                                            by_operator.get(index, [])))
         self.pairs = [
@@ -289,22 +301,76 @@ async def run_target(target: Target, args: argparse.Namespace) -> dict[str, Any]
 
 
 async def hold(target: Target, tchats: int) -> dict[str, Any]:
-    """``tchats`` visitor sockets and as many consoles (one tchat each) held open and idle."""
-    recorder = Recorder()
-    run = Run(target, await setup_tchats(target, tchats, 1), recorder)
-    started = time.perf_counter()
-    memory = await run.connect()
-    memory["connect_s"] = time.perf_counter() - started
-    # Still alive with everything open: one message across a sample of pairs.
-    sample = run.pairs[:: max(1, len(run.pairs) // 200)]
-    recorder.reset()
-    for pair in sample:
-        await pair.visitor.say(f"h-{pair.index}")
-    await wait_delivered(recorder, DRAIN_SECONDS)
-    memory["sample_delivered"] = len(recorder.delivered)
-    memory["sample_sent"] = len(sample)
-    await run.close()
-    return memory
+    """``tchats`` visitor sockets and as many consoles (one tchat each) held open and idle, by worker processes."""
+    setup = await setup_tchats(target, tchats, 1)
+    bases = target.ws_bases
+    pairs = []
+    for t in setup.tchats:
+        console = console_base(target, t.operator)
+        pairs.append({"visitor_base": bases[t.operator % len(bases)], "token": t.token,
+                      "operator_base": bases[console], "origin": target.origin(console),
+                      "cookie": setup.cookies[t.operator], "conversation": t.conversation})
+    shares = [pairs[i:i + PAIRS_PER_WORKER] for i in range(0, len(pairs), PAIRS_PER_WORKER)]
+    workers = [await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "loadtests.hold_worker", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        cwd=ROOT) for _ in shares]
+
+    async def ask(command: str) -> list[dict[str, Any]]:
+        for worker in workers:
+            assert worker.stdin is not None
+            worker.stdin.write(command.encode() + b"\n")
+        answers = []
+        for worker in workers:
+            assert worker.stdout is not None
+            line = await worker.stdout.readline()
+            if not line:
+                raise RuntimeError(f"hold worker exited with {await worker.wait()}")
+            answers.append(json.loads(line))
+        return answers
+
+    try:
+        for worker, share in zip(workers, shares, strict=True):
+            assert worker.stdin is not None
+            # Every worker's sample: one message from about 200 visitors in all, spread over the workers.
+            step = max(1, len(pairs) // 200)
+            worker.stdin.write(json.dumps({"pairs": share, "sample": list(range(0, len(share), step))}).encode()
+                               + b"\n")
+        started = time.perf_counter()
+        before = target.rss()
+        visitors = await ask("visitors")
+        await asyncio.sleep(SETTLE_SECONDS)
+        after_visitors = target.rss()
+        consoles = await ask("consoles")
+        await asyncio.sleep(SETTLE_SECONDS)
+        after_consoles = target.rss()
+        connect_s = time.perf_counter() - started
+        # Still alive with everything open: one message across a sample of pairs.
+        sample = await ask("sample")
+        await ask_close(workers)
+    finally:
+        for worker in workers:
+            if worker.returncode is None:
+                worker.kill()
+                await worker.wait()
+    opened_v, opened_c = sum(v["opened"] for v in visitors), sum(c["opened"] for c in consoles)
+    return {
+        "workers": len(workers), "visitor_sockets": opened_v, "operator_sockets": opened_c,
+        "failed_visitors": sum(v["failed"] for v in visitors), "failed_operators": sum(c["failed"] for c in consoles),
+        "rss_before_mib": before / 2**20, "rss_after_mib": after_consoles / 2**20,
+        "kib_per_visitor_socket": (after_visitors - before) / 1024 / max(1, opened_v),
+        "kib_per_operator_socket": (after_consoles - after_visitors) / 1024 / max(1, opened_c),
+        "kib_per_socket": (after_consoles - before) / 1024 / max(1, opened_v + opened_c),
+        "connect_s": connect_s,
+        "sample_sent": sum(x["sent"] for x in sample), "sample_delivered": sum(x["delivered"] for x in sample),
+    }
+
+
+async def ask_close(workers: list[asyncio.subprocess.Process]) -> None:
+    for worker in workers:
+        assert worker.stdin is not None
+        worker.stdin.write(b"close\n")
+        await worker.stdin.drain()
+    await asyncio.gather(*(asyncio.wait_for(w.wait(), 120) for w in workers))
 
 
 def start_profiler(target: Target, seconds: float) -> tuple[list[subprocess.Popen[bytes]], list[Path]]:
@@ -410,6 +476,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--target", choices=("pnav", "relay", "both"), default="both")
     parser.add_argument("--backends", default="sqlite,pg1,pg2", help="pnav backends: sqlite, pg1, pg2")
+    parser.add_argument("--relay", default="relay", choices=("relay", "relay2"),
+                        help="relay2: two relay processes (past one process's open-file limit)")
     parser.add_argument("--tchats", type=int, default=2000)
     parser.add_argument("--per-operator", type=int, default=4, help="tchats followed by each operator console")
     parser.add_argument("--rates", default="250,500,1000,2000", help="offered aggregate msg/s, comma-separated")
@@ -427,7 +495,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
-    names = (["relay"] if args.target in ("relay", "both") else []) + (
+    names = ([args.relay] if args.target in ("relay", "both") else []) + (
         [b for b in args.backends.split(",") if b] if args.target in ("pnav", "both") else [])
     results = []
     task = asyncio.current_task()

@@ -19,7 +19,7 @@ def _ms(value: float) -> str:
 
 def tables(report: dict[str, Any]) -> str:
     results = report["results"]
-    relay = next((r for r in results if r["target"] == "relay"), None)
+    relay = next((r for r in results if r["target"].startswith("relay")), None)
     lines = ["| target | offered msg/s | achieved msg/s | p50 ms | p95 ms | p99 ms | max ms | p99 ÷ relay p99 "
              "| lost | errors | server CPU % | bench CPU % |", "|" + "---|" * 12]
     for result in results:

@@ -32,12 +32,11 @@ async def run(url: str) -> dict[str, float]:
                                         client_id=f"a{i}") for i in range(MESSAGES)))
     results["one transaction per message"] = MESSAGES / (time.perf_counter() - started)
     writer = MessageWriter(sessions)
-    writer.start()
     started = time.perf_counter()
     await asyncio.gather(*(writer.append(Pending(ids[i % CONVERSATIONS], "visitor", "bonjour", f"w{i}", None, "text"))
                            for i in range(MESSAGES)))
     results["group commit (writer)"] = MESSAGES / (time.perf_counter() - started)
-    await writer.stop()
+    await writer.flush()
     await engine.dispose()
     return results
 

@@ -141,7 +141,8 @@ def pnav_servers(database_url: str, redis_url: str, count: int, logdir: Path,
 
 @contextlib.contextmanager
 def start(name: str, extra_env: dict[str, str] | None = None) -> Iterator[Target]:
-    """Start one target by name: relay, sqlite, pg1, pg2 (PostgreSQL+Redis, 1 or 2 processes).
+    """Start one target by name: relay, relay2 (two processes), sqlite, pg1, pg2 (PostgreSQL+Redis, 1 or 2
+    processes).
 
     ``sqlite@/path/to/checkout`` serves the pnav of another checkout (e.g. ``git worktree`` of the previous
     commit) with the same harness, for before/after comparisons in one run.
@@ -150,17 +151,20 @@ def start(name: str, extra_env: dict[str, str] | None = None) -> Iterator[Target
     root = Path(other).resolve() if other else ROOT
     label = f"{name}@{root.name}" if other else name
     logdir = Path(tempfile.mkdtemp(prefix=f"pnav-bench-{name}-"))
-    if name == "relay":
-        port = free_port()
-        log = open(logdir / "relay.log", "wb")  # noqa: SIM115 - closed with the process
-        process = subprocess.Popen([sys.executable, "-m", "loadtests.bare_relay", "--port", str(port)],
-                                   stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ,
-                                                                                        "PYTHONPATH": str(ROOT)})
+    if name in ("relay", "relay2"):
+        ports = [free_port() for _ in range(2 if name == "relay2" else 1)]
+        processes = []
         try:
-            _wait_port(port, process)
-            yield Target("relay", [f"ws://127.0.0.1:{port}"], [process], kind="relay")
+            for port in ports:
+                log = open(logdir / f"relay-{port}.log", "wb")  # noqa: SIM115 - closed with the process
+                processes.append(subprocess.Popen(
+                    [sys.executable, "-m", "loadtests.bare_relay", "--port", str(port)], stdout=log,
+                    stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}))
+            for port, process in zip(ports, processes, strict=True):
+                _wait_port(port, process)
+            yield Target(name, [f"ws://127.0.0.1:{port}" for port in ports], processes, kind="relay")
         finally:
-            _stop([process])
+            _stop(processes)
         return
     if name == "sqlite":
         url = f"sqlite+aiosqlite:///{logdir / 'bench.sqlite3'}"
@@ -172,7 +176,7 @@ def start(name: str, extra_env: dict[str, str] | None = None) -> Iterator[Target
                 pnav_servers(pg, redis, int(name[-1]), logdir, extra_env, root) as processes:
             yield Target(label, [_ws_base(p) for p in processes], processes, pg)
         return
-    raise ValueError(f"unknown target {name!r} (relay, sqlite, pg1, pg2)")
+    raise ValueError(f"unknown target {name!r} (relay, relay2, sqlite, pg1, pg2)")
 
 
 def _ws_base(process: subprocess.Popen[bytes]) -> str:

@@ -59,7 +59,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         state = ChatState(settings=settings, engine=engine, sessions=session_factory(engine), broker=broker,
                           presence=presence)
         state.writer = MessageWriter(state.sessions)
-        state.writer.start()
         app.state.pnav = state
         running = [asyncio.create_task(_supervised(task, state), name=getattr(task, "__name__", "task"))
                    for task in tasks]
@@ -70,7 +69,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             for task in running:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
-            await state.writer.stop()
+            await state.writer.flush()
             await presence.close()
             await broker.disconnect()
             await engine.dispose()

@@ -59,14 +59,13 @@ async def test_batch_with_a_closed_conversation(sessions: Sessions) -> None:
 async def test_writer_under_concurrency(sessions: Sessions) -> None:
     """Hundreds of concurrent sends through the writer: every one acked once, seqs dense per conversation."""
     writer = MessageWriter(sessions, max_batch=50)
-    writer.start()
     try:
         ids = [(await store.create_conversation(sessions, new()))[0].id for _ in range(10)]
         sends = [send(ids[i % 10], f"m{i}") for i in range(300)]
         results = await asyncio.gather(*(writer.append(p) for p in sends))
         retried = await asyncio.gather(*(writer.append(p) for p in sends[:20]))
     finally:
-        await writer.stop()
+        await writer.flush()
     for cid in ids:
         seqs = sorted(r.message.seq for r in results if r.message.conversation_id == cid)
         assert seqs == list(range(1, 31))
@@ -77,13 +76,12 @@ async def test_writer_under_concurrency(sessions: Sessions) -> None:
 async def test_writer_reports_failures_to_each_sender(sessions: Sessions) -> None:
     """A send to an unknown conversation fails for its sender only."""
     writer = MessageWriter(sessions)
-    writer.start()
     try:
         good, _ = await store.create_conversation(sessions, new())
         ok, bad = await asyncio.gather(writer.append(send(good.id, "g")), writer.append(send("0" * 32, "b")),
                                        return_exceptions=True)
     finally:
-        await writer.stop()
+        await writer.flush()
     assert isinstance(ok, store.Appended) and ok.message.seq == 1
     assert isinstance(bad, store.ConversationClosed)
     with pytest.raises(store.ConversationClosed):

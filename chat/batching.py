@@ -1,0 +1,61 @@
+"""Batched writes: everything submitted while a batch is being written goes into the next one.
+
+``await batcher.submit(item)`` returns that item's own outcome once the batch holding it is done (committed, for
+the writers built on it). An idle process writes a lone item at once, so nothing waits for a batch to fill; a busy
+one shares the cost of each transaction among all who wait. The task that writes exists only while there is work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+log = logging.getLogger("pnav.batching")
+
+
+class Batcher(Generic[T, R]):
+    def __init__(self, run: Callable[[list[T]], Awaitable[list[R | BaseException]]], max_batch: int,
+                 name: str) -> None:
+        self._run = run
+        self.max_batch = max_batch
+        self.name = name
+        self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def submit(self, item: T) -> R:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        # If the caller went away, its outcome is still consumed (no "exception never retrieved" noise).
+        future.add_done_callback(lambda f: None if f.cancelled() else f.exception())
+        self._pending.append((item, future))
+        if self._task is None:
+            self._task = asyncio.create_task(self._drain(), name=self.name)
+        return await asyncio.shield(future)  # a caller that goes away does not cancel its item's write
+
+    async def flush(self) -> None:
+        """Wait until everything submitted so far is written (at shutdown)."""
+        while self._task is not None:
+            await asyncio.wait([self._task])
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
+                try:
+                    results = await self._run([item for item, _ in batch])
+                except Exception as exc:  # every waiting caller learns of the failure; the next batch still runs
+                    log.warning("%s: batch failed: %s", self.name, type(exc).__name__)
+                    results = [exc] * len(batch)
+                for (_, future), result in zip(batch, results, strict=True):
+                    if future.done():
+                        continue
+                    if isinstance(result, BaseException):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+        finally:
+            self._task = None
