@@ -150,6 +150,13 @@ def parse(raw: str | bytes, *, max_bytes: int, max_chars: int, extra_types: froz
     data = decode(raw, max_bytes)
     if isinstance(data, ProtocolError):
         return data
+    return validate(data, max_chars=max_chars, extra_types=extra_types)
+
+
+def validate(data: dict[str, Any], *, max_chars: int, extra_types: frozenset[str] = frozenset()) -> (
+    Frame | ProtocolError
+):
+    """The typed frame of an already decoded one (``decode``), or the error to answer."""
     kind = data["type"]
     conversation = _optional_id(data, "conversation")
     if isinstance(conversation, ProtocolError):

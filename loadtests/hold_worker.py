@@ -28,7 +28,7 @@ DRAIN_SECONDS = 30.0
 
 async def main() -> None:
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
+    reader = asyncio.StreamReader(limit=2**26)  # the first line carries every pair of this worker (MiBs)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     spec = json.loads(await reader.readline())
     recorder = Recorder()

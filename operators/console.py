@@ -67,8 +67,11 @@ class Console:
         self.signed_out = asyncio.Event()
 
     async def send(self, frame: dict[str, Any]) -> None:
+        await self.send_text(protocol.dumps(frame))
+
+    async def send_text(self, text: str) -> None:
         async with self._send_lock:
-            await self.websocket.send_text(protocol.dumps(frame))
+            await self.websocket.send_text(text)
 
     async def error(self, code: str, conversation: str | None = None, **fmt: Any) -> None:
         await self.send(error_frame(code, conversation, **fmt))
@@ -325,6 +328,11 @@ async def _pump(console: Console) -> None:
             if console.account.force and console.account.role in ("operator", "supervisor"):
                 for category in CATEGORIES:
                     await console.send(await queue_snapshot(console.state, console.account.force, category))
+            continue
+        # Most events are forwarded as they are (no decode and encode again). The marker can only appear as JSON
+        # structure: inside a string its quotes would be escaped.
+        if '"type":"attach"' not in event and '"type":"detach"' not in event:
+            await console.send_text(event)
             continue
         frame = json.loads(event)
         kind = frame.get("type")

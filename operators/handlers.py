@@ -40,8 +40,7 @@ async def take(console: Console, fields: dict[str, Any]) -> None:
 
 
 async def send(console: Console, fields: dict[str, Any]) -> None:
-    parsed = protocol.parse(protocol.dumps(fields), max_bytes=console.state.settings.max_frame_bytes * 2,
-                            max_chars=console.state.settings.max_message_chars)
+    parsed = protocol.validate(fields, max_chars=console.state.settings.max_message_chars)
     if isinstance(parsed, protocol.ProtocolError):
         await console.send({**parsed.frame(), "conversation": fields.get("conversation")})
         return
