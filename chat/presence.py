@@ -1,4 +1,4 @@
-"""Which visitors are connected right now, across processes: keys with a TTL refreshed by each process."""
+"""Which visitors are connected right now, across processes: last-seen times refreshed by each process."""
 
 from __future__ import annotations
 
@@ -10,10 +10,15 @@ from typing import Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-# Each process refreshes its visitors every 20 s; a key lives 60 s, so one missed refresh (GC pause, busy loop)
-# never marks a connected visitor absent, and a crashed process's visitors disappear within a minute.
+# Each process refreshes its visitors every 20 s; a last-seen time counts for 60 s, so one missed refresh (GC
+# pause, busy loop) never marks a connected visitor absent, a crashed process's visitors disappear within a
+# minute, and clocks of several machines may differ by seconds without effect.
 HEARTBEAT_SECONDS = 20
 TTL_SECONDS = 60
+PRESENCE_KEY = "pnav:presence:visitors"
+# Members per ZADD: one command for a whole process's visitors in practice, in chunks that keep a command (and
+# Redis's time on it) small.
+REFRESH_CHUNK = 2000
 
 
 class Presence(Protocol):
@@ -49,6 +54,12 @@ class MemoryPresence(_Local):
 
 
 class RedisPresence(_Local):
+    """One sorted set shared by every process: member = conversation id, score = when it was last seen connected.
+
+    One command refreshes thousands of visitors (ZADD), one tells which of a list are present (ZMSCORE), and
+    entries older than the TTL are pruned at each refresh: no per-visitor key or command.
+    """
+
     def __init__(self, url: str) -> None:
         super().__init__()
         self.client: aioredis.Redis = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
@@ -56,34 +67,39 @@ class RedisPresence(_Local):
 
     def connected(self, conversation_id: str) -> None:
         super().connected(conversation_id)
-        task = asyncio.get_running_loop().create_task(self._set([conversation_id]))
+        task = asyncio.get_running_loop().create_task(self._seen([conversation_id]))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def _set(self, ids: list[str]) -> None:
+    async def _seen(self, ids: list[str]) -> None:
+        if not ids:
+            return
         try:
-            async with self.client.pipeline(transaction=False) as pipe:
-                for cid in ids:
-                    pipe.set(f"presence:visitor:{cid}", "1", ex=TTL_SECONDS)
-                await pipe.execute()
+            await self.client.zadd(PRESENCE_KEY, dict.fromkeys(ids, time.time()))
         except (RedisError, OSError):
             return
 
     async def refresh(self) -> None:
         ids = list(self.local)
-        for start in range(0, len(ids), 1000):
-            await self._set(ids[start : start + 1000])
+        for start in range(0, len(ids), REFRESH_CHUNK):
+            await self._seen(ids[start : start + REFRESH_CHUNK])
+        try:
+            await self.client.zremrangebyscore(PRESENCE_KEY, "-inf", time.time() - TTL_SECONDS)
+        except (RedisError, OSError):
+            return
 
     async def present(self, conversation_ids: list[str]) -> set[str]:
         if not conversation_ids:
             return set()
         local = {c for c in conversation_ids if c in self.local}
         try:
-            values = await self.client.mget([f"presence:visitor:{c}" for c in conversation_ids])
+            scores = await self.client.zmscore(PRESENCE_KEY, conversation_ids)
         except (RedisError, OSError):
             # Unknown is not absent: without Redis nobody is declared gone.
             return set(conversation_ids)
-        return local | {c for c, v in zip(conversation_ids, values, strict=True) if v is not None}
+        fresh = time.time() - TTL_SECONDS
+        return local | {c for c, score in zip(conversation_ids, scores, strict=True)
+                        if score is not None and score >= fresh}
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -228,7 +228,7 @@ async def _welcome(console: Console) -> None:
     from operators import canned, invitations, office_hours
 
     state, account = console.state, console.account
-    await sessions.heartbeat(state.sessions, console.signed.session_id)
+    await lookups_of(state).heartbeat.submit(console.signed.session_id)
     schedule = office_hours.configured(state.settings)
     await console.send({
         "type": "welcome",
@@ -351,7 +351,7 @@ async def _heartbeat(console: Console) -> None:
         if not await lookups_of(console.state).session_alive.get(console.signed.session_id):
             await _sign_out(console)
             return
-        await sessions.heartbeat(console.state.sessions, console.signed.session_id)
+        await lookups_of(console.state).heartbeat.submit(console.signed.session_id)
 
 
 async def _supervise(console: Console) -> None:

@@ -6,8 +6,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat.db import utcnow
@@ -100,12 +101,21 @@ async def alive_among(sessions: async_sessionmaker[AsyncSession], session_ids: l
         return {sid: _usable(revoked, disabled, expires, seen, now) for sid, revoked, expires, seen, disabled in rows}
 
 
-async def heartbeat(sessions: async_sessionmaker[AsyncSession], session_id: str) -> None:
-    """A connected console is present and active: keep the session alive and mark it online."""
-    now = utcnow()
+_SESSIONS = cast(Table, AccountSession.__table__)
+# Core, not the ORM's bulk update: no session synchronisation to do for rows nobody holds.
+_HEARTBEAT = (
+    update(_SESSIONS).where(_SESSIONS.c.id.in_(bindparam("ids", expanding=True)))
+    .values(last_seen_at=bindparam("now"), console_seen_at=bindparam("now"))
+)
+
+
+async def heartbeat_many(sessions: async_sessionmaker[AsyncSession], session_ids: list[str]) -> list[
+    BaseException | None
+]:
+    """Connected consoles are present and active: keep their sessions alive and mark them online (one UPDATE)."""
     async with sessions.begin() as session:
-        await session.execute(update(AccountSession).where(AccountSession.id == session_id)
-                              .values(last_seen_at=now, console_seen_at=now))
+        await session.execute(_HEARTBEAT, {"ids": session_ids, "now": utcnow()})
+    return [None] * len(session_ids)
 
 
 async def console_closed(sessions: async_sessionmaker[AsyncSession], session_id: str) -> None:
