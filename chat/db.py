@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -96,3 +97,18 @@ def create_cli_engine(url: str) -> AsyncEngine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@functools.lru_cache(maxsize=16)
+def _autocommit(engine: AsyncEngine) -> AsyncEngine:
+    return engine.execution_options(isolation_level="AUTOCOMMIT")  # same pool, connections in autocommit
+
+
+def single_read(sessions: async_sessionmaker[AsyncSession]) -> AsyncSession:
+    """A session for one SELECT on the hot paths, in autocommit: a statement is consistent on its own, and the
+    BEGIN and ROLLBACK around it would be two more round trips (PostgreSQL), about as costly as the query."""
+    return AsyncSession(_autocommit(sessions.kw["bind"]), expire_on_commit=False)
+
+
+def autocommit_engine(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
+    return _autocommit(sessions.kw["bind"])

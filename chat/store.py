@@ -13,7 +13,7 @@ from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chat.db import UTCDateTime, utcnow
+from chat.db import UTCDateTime, single_read, utcnow
 from chat.models import Conversation, Message, Participant
 
 OPEN_STATUSES = ("queued", "active")
@@ -99,19 +99,19 @@ async def create_conversation(sessions: async_sessionmaker[AsyncSession], new: N
 
 
 async def by_token(sessions: async_sessionmaker[AsyncSession], token: str) -> Conversation | None:
-    async with sessions() as session:
+    async with single_read(sessions) as session:
         return await session.scalar(select(Conversation).where(Conversation.token_hash == hash_token(token)))
 
 
 async def get(sessions: async_sessionmaker[AsyncSession], conversation_id: str) -> Conversation | None:
-    async with sessions() as session:
+    async with single_read(sessions) as session:
         return await session.get(Conversation, conversation_id)
 
 
 async def get_many(sessions: async_sessionmaker[AsyncSession], conversation_ids: list[str]) -> dict[
     str, Conversation
 ]:
-    async with sessions() as session:
+    async with single_read(sessions) as session:
         rows = await session.scalars(select(Conversation).where(Conversation.id.in_(conversation_ids)))
         return {row.id: row for row in rows}
 
@@ -190,7 +190,7 @@ async def append(
 async def messages_after(
     sessions: async_sessionmaker[AsyncSession], conversation_id: str, after: int, limit: int = REPLAY_PAGE
 ) -> list[StoredMessage]:
-    async with sessions() as session:
+    async with single_read(sessions) as session:
         rows = await session.scalars(
             select(Message)
             .where(Message.conversation_id == conversation_id, Message.seq > after)
@@ -324,7 +324,7 @@ async def position(sessions: async_sessionmaker[AsyncSession], conversation: Con
         and_(c.priority == conversation.priority, c.queued_at < conversation.queued_at),
         and_(c.priority == conversation.priority, c.queued_at == conversation.queued_at, c.id < conversation.id),
     )
-    async with sessions() as session:
+    async with single_read(sessions) as session:
         count = await session.scalar(
             select(func.count()).select_from(c).where(
                 c.force == conversation.force, c.category == conversation.category, c.status == "queued", ahead

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat import store
 from chat.batching import Batcher
-from chat.db import UTCDateTime, utcnow
+from chat.db import UTCDateTime, autocommit_engine, utcnow
 
 log = logging.getLogger("pnav.writer")
 
@@ -138,9 +138,8 @@ async def _write(sessions: async_sessionmaker[AsyncSession], batch: list[Pending
             "kinds": [p.kind for p in batch], "bodies": [p.body for p in batch],
             "client_ids": [p.client_id for p in batch], "now": now,
         }
-        async with engine.connect() as connection:
-            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            rows = (await autocommit.execute(_PG_BATCH, params)).all()
+        async with autocommit_engine(sessions).connect() as connection:
+            rows = (await connection.execute(_PG_BATCH, params)).all()
         first: dict[str, int] = {}
         for conversation_id, seq in rows:
             first[conversation_id] = min(seq, first.get(conversation_id, seq))

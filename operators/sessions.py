@@ -11,7 +11,7 @@ from typing import cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chat.db import utcnow
+from chat.db import single_read, utcnow
 from operators.models import Account, AccountSession
 
 COOKIE = "pnav_session"
@@ -96,7 +96,7 @@ _ALIVE_AMONG = (
 async def alive_among(sessions: async_sessionmaker[AsyncSession], session_ids: list[str]) -> dict[str, bool]:
     """Which of these sessions are still usable (revoked, expired, idle too long or account disabled → False)."""
     now = utcnow()
-    async with sessions() as session:
+    async with single_read(sessions) as session:
         rows = await session.execute(_ALIVE_AMONG, {"ids": session_ids})
         return {sid: _usable(revoked, disabled, expires, seen, now) for sid, revoked, expires, seen, disabled in rows}
 
