@@ -69,14 +69,20 @@ class RedisBroker(_LocalFanout):
         try:
             while self._outbox:
                 batch, self._outbox = self._outbox[:MAX_PIPELINE], self._outbox[MAX_PIPELINE:]
-                try:
-                    async with self._client.pipeline(transaction=False) as pipe:
-                        for channel, event, _ in batch:
-                            pipe.publish(channel, event)
-                        await pipe.execute()
-                except (RedisError, OSError) as exc:
-                    # Live delivery is best effort; subscribers detect the seq gap and read the database.
-                    log.warning("publish of %d events failed: %s", len(batch), exc)
+                # Twice: after a Redis restart the first pipeline may go out on a pooled connection the old server
+                # closed; the retry opens a fresh one. Subscribers dedup by seq, so an event sent twice is harmless,
+                # while one lost after the subscribers resynced would stay missing until the next message.
+                for attempt in range(2):
+                    try:
+                        async with self._client.pipeline(transaction=False) as pipe:
+                            for channel, event, _ in batch:
+                                pipe.publish(channel, event)
+                            await pipe.execute()
+                        break
+                    except (RedisError, OSError) as exc:
+                        if attempt == 1:
+                            # Live delivery is best effort; subscribers detect the seq gap and read the database.
+                            log.warning("publish of %d events failed: %s", len(batch), exc)
                 for *_, future in batch:
                     if not future.done():
                         future.set_result(None)
