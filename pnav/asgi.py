@@ -1,5 +1,12 @@
 """The ASGI entry point for uvicorn workers: settings read once from the environment."""
 
+import gc
+
 from pnav.app import create_app
 
 app = create_app()
+# What is loaded at import (modules, SQLAlchemy mappers and their caches) lives as long as the process: moved out of
+# the collector's generations, so a full collection walks only what sockets and messages allocate and its pause
+# stays short under load. Tests build apps with create_app() and keep the default collector.
+gc.collect()
+gc.freeze()
