@@ -34,7 +34,8 @@ class Batcher(Generic[T, R]):
         self._pending.append((item, future))
         if self._task is None:
             self._task = asyncio.create_task(self._drain(), name=self.name)
-        return await asyncio.shield(future)  # a caller that goes away does not cancel its item's write
+        # A caller that goes away cancels only its wait: its item stays in the batch and is written all the same.
+        return await future
 
     async def flush(self) -> None:
         """Wait until everything submitted so far is written (at shutdown)."""
