@@ -207,8 +207,16 @@ class VisitorSocket:
         except SubscriberOverflow:
             self.drainer = None
             await self._close(CLOSE_TOO_SLOW)  # the socket's own task then reads the disconnect and ends
-        except (WebSocketDisconnect, RuntimeError, OSError, SQLAlchemyError):
-            # The socket is gone or the database is unreachable: the client reconnects and resumes by seq.
+        except SQLAlchemyError as exc:
+            # The replay could not be read: say so in French, as at hello; the client reconnects and resumes.
+            self.drainer = None
+            log.warning("visitor replay failed: %s", type(exc).__name__)
+            with contextlib.suppress(RuntimeError, OSError):
+                await self.send({"type": "error", "code": "storage_unavailable", "message": UNAVAILABLE,
+                                 "retry": True})
+            await self._close(CLOSE_TOO_SLOW)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            # The socket is gone: the client reconnects and resumes by seq.
             self.drainer = None
             await self._close(CLOSE_TOO_SLOW)
 
