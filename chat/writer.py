@@ -180,7 +180,6 @@ class MessageWriter(Batcher[Pending, store.Appended]):
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], max_batch: int = MAX_BATCH) -> None:
         super().__init__(partial(write_batch, sessions), max_batch, "pnav-message-writer")
-        self.sessions = sessions
 
     async def append(self, pending: Pending) -> store.Appended:
         return await self.submit(pending)
