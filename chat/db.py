@@ -104,11 +104,11 @@ def _autocommit(engine: AsyncEngine) -> AsyncEngine:
     return engine.execution_options(isolation_level="AUTOCOMMIT")  # same pool, connections in autocommit
 
 
+def autocommit_engine(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
+    return _autocommit(sessions.kw["bind"])
+
+
 def single_read(sessions: async_sessionmaker[AsyncSession]) -> AsyncSession:
     """A session for one SELECT on the hot paths, in autocommit: a statement is consistent on its own, and the
     BEGIN and ROLLBACK around it would be two more round trips (PostgreSQL), about as costly as the query."""
-    return AsyncSession(_autocommit(sessions.kw["bind"]), expire_on_commit=False)
-
-
-def autocommit_engine(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
-    return _autocommit(sessions.kw["bind"])
+    return AsyncSession(autocommit_engine(sessions), expire_on_commit=False)
