@@ -13,7 +13,7 @@ from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chat.db import UTCDateTime, single_read, utcnow
+from chat.db import AnyRow, KeyedRead, UTCDateTime, fetch, one_of_keys, single_read, utcnow
 from chat.models import Conversation, Message, Participant
 
 OPEN_STATUSES = ("queued", "active")
@@ -98,22 +98,62 @@ async def create_conversation(sessions: async_sessionmaker[AsyncSession], new: N
     return conversation, token
 
 
-async def by_token(sessions: async_sessionmaker[AsyncSession], token: str) -> Conversation | None:
-    async with single_read(sessions) as session:
-        return await session.scalar(select(Conversation).where(Conversation.token_hash == hash_token(token)))
+@dataclass(frozen=True, slots=True)
+class ConversationRow:
+    """A conversation as read for checks and summaries: a plain row (no ORM identity, no instrumentation), because
+    the console reads one for every frame. Every column but the token hash, which stays in the database."""
+
+    id: str
+    category: str
+    requester_role: str
+    postal_code: str
+    insee: str
+    commune_name: str
+    department: str
+    force: str
+    local_service_id: str | None
+    local_service_approximate: bool
+    status: str
+    priority: int
+    emergency: bool
+    minor: bool
+    assigned_to: str | None
+    last_seq: int
+    outcome: str | None
+    subtype: str | None
+    created_at: datetime
+    queued_at: datetime
+    taken_at: datetime | None
+    first_reply_at: datetime | None
+    closed_at: datetime | None
+    visitor_seen_at: datetime
 
 
-async def get(sessions: async_sessionmaker[AsyncSession], conversation_id: str) -> Conversation | None:
-    async with single_read(sessions) as session:
-        return await session.get(Conversation, conversation_id)
+_conversations, _messages = cast(Table, Conversation.__table__), cast(Table, Message.__table__)
+_ROW = select(*(_conversations.c[name] for name in ConversationRow.__dataclass_fields__))
+_BY_TOKEN = _ROW.where(_conversations.c.token_hash == bindparam("token_hash"))
+_BY_ID = _ROW.where(_conversations.c.id == bindparam("id"))
+_BY_IDS = KeyedRead(lambda dialect: _ROW.where(one_of_keys(_conversations.c.id, dialect)))
+
+
+def _conversation_row(row: AnyRow) -> ConversationRow:
+    return ConversationRow(*row)
+
+
+async def by_token(sessions: async_sessionmaker[AsyncSession], token: str) -> ConversationRow | None:
+    rows = await fetch(sessions, _BY_TOKEN, {"token_hash": hash_token(token)})
+    return _conversation_row(rows[0]) if rows else None
+
+
+async def get(sessions: async_sessionmaker[AsyncSession], conversation_id: str) -> ConversationRow | None:
+    rows = await fetch(sessions, _BY_ID, {"id": conversation_id})
+    return _conversation_row(rows[0]) if rows else None
 
 
 async def get_many(sessions: async_sessionmaker[AsyncSession], conversation_ids: list[str]) -> dict[
-    str, Conversation
+    str, ConversationRow
 ]:
-    async with single_read(sessions) as session:
-        rows = await session.scalars(select(Conversation).where(Conversation.id.in_(conversation_ids)))
-        return {row.id: row for row in rows}
+    return {row.id: _conversation_row(row) for row in await _BY_IDS.rows(sessions, conversation_ids)}
 
 
 async def _existing(session: AsyncSession, conversation_id: str, client_id: str) -> Message | None:
@@ -310,11 +350,11 @@ class Seat:
     queued_at: datetime
 
     @classmethod
-    def of(cls, c: Conversation) -> Seat:
+    def of(cls, c: ConversationRow) -> Seat:
         return cls(c.id, c.force, c.category, c.status, c.priority, c.queued_at)
 
 
-async def position(sessions: async_sessionmaker[AsyncSession], conversation: Conversation | Seat) -> int | None:
+async def position(sessions: async_sessionmaker[AsyncSession], conversation: ConversationRow | Seat) -> int | None:
     """1-based place of a queued conversation in its queue: one indexed count, not a load of the whole queue."""
     if conversation.status != "queued":
         return None

@@ -16,7 +16,6 @@ from chat import conversations, hooks, store
 from chat.broker import SubscriberGap, SubscriberOverflow, Subscription
 from chat.db import utcnow
 from chat.limits import TOO_MANY_SOCKETS, limits_of
-from chat.models import Conversation
 from chat.origin import origin_allowed
 from chat.protocol import Hello, Leave, Ping, ProtocolError, Read, Resume, Send, Typing, dumps, error, parse
 from chat.ratelimit import TokenBucket
@@ -49,7 +48,7 @@ STORAGE_DOWN = (
 )
 
 
-def token_usable(conversation: Conversation, grace_seconds: int) -> bool:
+def token_usable(conversation: store.ConversationRow, grace_seconds: int) -> bool:
     if conversation.status in store.OPEN_STATUSES:
         return True
     closed_at = conversation.closed_at

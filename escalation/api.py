@@ -12,7 +12,6 @@ from starlette.responses import JSONResponse, Response
 
 from chat import hooks, store
 from chat.errors import ApiError, read_json_object
-from chat.models import Conversation
 from chat.ratelimit import KeyedLimiter
 from chat.state import ChatState, state_of
 from chat.visitor_socket import token_usable
@@ -30,7 +29,7 @@ FOLLOWUP_RATE, FOLLOWUP_BURST = 0.1, 10.0
 _LIMITER = "escalation.followup_limiter"
 
 
-async def _conversation(state: ChatState, data: dict[str, Any]) -> Conversation:
+async def _conversation(state: ChatState, data: dict[str, Any]) -> store.ConversationRow:
     token = data.get("token")
     if not isinstance(token, str) or not token or len(token) > 128:
         raise ApiError(401, "invalid_token", LINK_EXPIRED)

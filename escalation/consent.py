@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import routing
-from chat.models import Conversation
+from chat.store import ConversationRow
 
 # Bump when the wording below changes: each signalement stores the version its author agreed to.
 CONSENT_VERSION = "2026-11-v1"
@@ -64,7 +64,7 @@ def consent_text(service: routing.LocalService, retention_days: int) -> str:
     return CONSENT_TEXT.format(service=service_label(service), days=retention_days)
 
 
-def consent_request(proposal_id: str, conversation: Conversation, summary: str, service: routing.LocalService,
+def consent_request(proposal_id: str, conversation: ConversationRow, summary: str, service: routing.LocalService,
                     retention_days: int) -> dict[str, Any]:
     """The frame the visitor's page draws as a consent form: exactly what is sent, to whom, why, and the fields."""
     flags = [label for on, label in ((conversation.emergency, "Situation d'urgence"),

@@ -15,8 +15,8 @@ import routing
 from chat import conversations
 from chat.db import utcnow
 from chat.errors import ApiError
-from chat.models import Conversation
 from chat.state import ChatState
+from chat.store import ConversationRow
 from escalation import audit, codes, config, consent, crypto, webhooks
 from escalation.contact import ContactDetails
 from escalation.models import SIGNALEMENT_STATUSES, Proposal, Signalement, StatusEvent
@@ -49,7 +49,7 @@ class ProposalError(Exception):
         self.code, self.message = code, message
 
 
-async def propose(state: ChatState, conversation: Conversation, *, account_id: str, actor: str,
+async def propose(state: ChatState, conversation: ConversationRow, *, account_id: str, actor: str,
                   summary: str) -> dict[str, Any]:
     """Record a proposal (replacing an unanswered one) and publish the consent form; returns the frame."""
     service = routing.local_service_by_id(conversation.local_service_id) if conversation.local_service_id else None
@@ -73,7 +73,7 @@ async def propose(state: ChatState, conversation: Conversation, *, account_id: s
     return frame
 
 
-async def pending_proposal(sessions: async_sessionmaker[AsyncSession], conversation: Conversation) -> (
+async def pending_proposal(sessions: async_sessionmaker[AsyncSession], conversation: ConversationRow) -> (
     Proposal | None
 ):
     async with sessions() as session:
@@ -83,7 +83,7 @@ async def pending_proposal(sessions: async_sessionmaker[AsyncSession], conversat
         return found
 
 
-async def pending_frame(state: ChatState, conversation: Conversation) -> dict[str, Any] | None:
+async def pending_frame(state: ChatState, conversation: ConversationRow) -> dict[str, Any] | None:
     """The consent form still waiting for an answer, for a visitor whose page reloaded."""
     proposal = await pending_proposal(state.sessions, conversation)
     service = routing.local_service_by_id(proposal.service_id) if proposal else None
@@ -100,7 +100,7 @@ class Created:
     service: routing.LocalService
 
 
-async def accept(state: ChatState, conversation: Conversation, details: ContactDetails, version: str,
+async def accept(state: ChatState, conversation: ConversationRow, details: ContactDetails, version: str,
                  proposal_id: str | None = None) -> Created:
     """The visitor consented: create the signalement for the proposal's service; the code is returned once.
 
@@ -147,7 +147,7 @@ async def accept(state: ChatState, conversation: Conversation, details: ContactD
     return Created(signalement, code, service)
 
 
-async def refuse(state: ChatState, conversation: Conversation) -> None:
+async def refuse(state: ChatState, conversation: ConversationRow) -> None:
     proposal = await pending_proposal(state.sessions, conversation)
     if proposal is None:
         raise ApiError(409, "no_pending_proposal", NO_PROPOSAL)

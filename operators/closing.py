@@ -8,10 +8,11 @@ from chat import conversations
 from chat.db import utcnow
 from chat.models import Conversation
 from chat.state import ChatState
+from chat.store import ConversationRow
 from operators.models import ClosingNote
 
 
-async def close(state: ChatState, conversation: Conversation, account_id: str, outcome: str, note: str, *,
+async def close(state: ChatState, conversation: ConversationRow, account_id: str, outcome: str, note: str, *,
                 subtype: str | None = None) -> bool:
     """Close a live tchat (or record the outcome of an abandoned one). False when there is nothing left to close.
 

@@ -86,7 +86,7 @@ class Console:
             )
             return found is not None
 
-    async def conversation(self, fields: dict[str, Any], *, need: str) -> Conversation | None:
+    async def conversation(self, fields: dict[str, Any], *, need: str) -> store.ConversationRow | None:
         """The conversation named by the frame if this account may ``need`` (read|write|manage) it; otherwise an
         error frame is sent and None returned."""
         conversation_id = fields.get("conversation")
@@ -146,7 +146,7 @@ class Console:
         return True
 
 
-def summary(conversation: Conversation) -> dict[str, Any]:
+def summary(conversation: store.ConversationRow) -> dict[str, Any]:
     def iso(value: Any) -> str | None:
         return value.isoformat().replace("+00:00", "Z") if value is not None else None
 

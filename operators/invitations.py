@@ -12,6 +12,7 @@ from chat import conversations, protocol
 from chat.db import utcnow
 from chat.models import Conversation, Participant
 from chat.state import ChatState
+from chat.store import ConversationRow
 from operators import office_hours, presence
 from operators.console import PSYCHOLOGISTS_CHANNEL, Console, account_channel
 from operators.models import Invitation
@@ -25,7 +26,7 @@ class _Gone(Exception):
     """The invitation was accepted by someone else, cancelled, or its tchat ended: roll back."""
 
 
-def _frame(invitation: Invitation, conversation: Conversation) -> dict[str, Any]:
+def _frame(invitation: Invitation, conversation: Conversation | ConversationRow) -> dict[str, Any]:
     return {"type": "invitation", "invitation": invitation.id, "conversation": conversation.id,
             "category": conversation.category, "role": conversation.requester_role,
             "at": invitation.created_at.isoformat().replace("+00:00", "Z")}

@@ -10,7 +10,6 @@ from functools import partial
 from chat import store
 from chat.batching import Batcher
 from chat.coalesce import Coalescer
-from chat.models import Conversation
 from chat.state import ChatState
 from operators import sessions
 
@@ -24,7 +23,7 @@ HEARTBEAT_BATCH = 1000
 @dataclass(frozen=True)
 class Lookups:
     session_alive: Coalescer[str, bool]
-    conversation: Coalescer[str, Conversation]
+    conversation: Coalescer[str, store.ConversationRow]
     heartbeat: Batcher[str, None]
 
 

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from chat.models import Conversation
+from chat.store import ConversationRow
 from operators.models import Account
 
 CONSOLE_ROLES = ("operator", "psychologist", "supervisor")
 OPEN = ("queued", "active")
 
 
-def may_take(account: Account, conversation: Conversation) -> bool:
+def may_take(account: Account, conversation: ConversationRow) -> bool:
     """Only an operator of the conversation's force takes it, and only while it waits in the queue."""
     return account.role == "operator" and conversation.force == account.force and conversation.status == "queued"
 
 
-def may_read(account: Account, conversation: Conversation, *, participating: bool) -> bool:
+def may_read(account: Account, conversation: ConversationRow, *, participating: bool) -> bool:
     """Read the transcript: the operator in charge, a psychologist who joined, a supervisor of that force."""
     if account.role == "operator":
         return conversation.assigned_to == account.id
@@ -25,7 +25,7 @@ def may_read(account: Account, conversation: Conversation, *, participating: boo
     return False
 
 
-def may_write(account: Account, conversation: Conversation, *, participating: bool) -> bool:
+def may_write(account: Account, conversation: ConversationRow, *, participating: bool) -> bool:
     """Write (send, typing): the operator in charge or a joined psychologist, while the tchat is live."""
     if conversation.status != "active":
         return False
@@ -34,7 +34,7 @@ def may_write(account: Account, conversation: Conversation, *, participating: bo
     return account.role == "psychologist" and participating
 
 
-def may_manage(account: Account, conversation: Conversation) -> bool:
+def may_manage(account: Account, conversation: ConversationRow) -> bool:
     """Close, transfer, invite, flag, suggest: only the operator in charge stays in charge."""
     return account.role == "operator" and conversation.assigned_to == account.id
 

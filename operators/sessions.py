@@ -11,7 +11,7 @@ from typing import cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chat.db import single_read, utcnow
+from chat.db import KeyedRead, one_of_keys, utcnow
 from operators.models import Account, AccountSession
 
 COOKIE = "pnav_session"
@@ -85,20 +85,19 @@ async def lookup(sessions: async_sessionmaker[AsyncSession], cookie_value: str |
 
 
 # The re-check of every console frame, built once: only the columns that decide, no ORM objects.
-_ALIVE_AMONG = (
+_ALIVE_AMONG = KeyedRead(lambda dialect: (
     select(AccountSession.id, AccountSession.revoked_at, AccountSession.expires_at, AccountSession.last_seen_at,
            Account.disabled)
     .join(Account, Account.id == AccountSession.account_id)
-    .where(AccountSession.id.in_(bindparam("ids", expanding=True)))
-)
+    .where(one_of_keys(AccountSession.__table__.c.id, dialect))
+))
 
 
 async def alive_among(sessions: async_sessionmaker[AsyncSession], session_ids: list[str]) -> dict[str, bool]:
     """Which of these sessions are still usable (revoked, expired, idle too long or account disabled → False)."""
     now = utcnow()
-    async with single_read(sessions) as session:
-        rows = await session.execute(_ALIVE_AMONG, {"ids": session_ids})
-        return {sid: _usable(revoked, disabled, expires, seen, now) for sid, revoked, expires, seen, disabled in rows}
+    rows = await _ALIVE_AMONG.rows(sessions, session_ids)
+    return {sid: _usable(revoked, disabled, expires, seen, now) for sid, revoked, expires, seen, disabled in rows}
 
 
 _SESSIONS = cast(Table, AccountSession.__table__)

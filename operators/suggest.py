@@ -11,7 +11,7 @@ from typing import Any, cast
 
 import routing
 from chat import conversations
-from chat.models import Conversation
+from chat.store import ConversationRow
 from operators import frames
 from operators.console import Console
 
@@ -51,7 +51,7 @@ def helpline_item(line: routing.Helpline) -> dict[str, Any]:
     return item
 
 
-def support_card(conversation: Conversation, chosen: str | None = None) -> dict[str, Any] | None:
+def support_card(conversation: ConversationRow, chosen: str | None = None) -> dict[str, Any] | None:
     """The nearest support points (or the chosen one) for the conversation's commune; None when there is none."""
     category = cast(routing.Category, conversation.category)
     commune = conversation.commune_name or "chez vous"
@@ -67,7 +67,7 @@ def support_card(conversation: Conversation, chosen: str | None = None) -> dict[
             "items": [support_item(p) for p in points]}
 
 
-def helplines_card(conversation: Conversation) -> dict[str, Any]:
+def helplines_card(conversation: ConversationRow) -> dict[str, Any]:
     """The national numbers that fit the category and the flags (emergency, minor), the most urgent first."""
     lines = routing.helplines(cast(routing.Category, conversation.category), emergency=conversation.emergency,
                               minor=conversation.minor)

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from chat import conversations, protocol
 from chat.db import utcnow
 from chat.models import FORCES, Conversation, Participant
+from chat.store import ConversationRow
 from escalation import audit
 from operators import accounts
 from operators.console import Console, account_channel
@@ -48,7 +49,7 @@ async def handle(console: Console, fields: dict[str, Any]) -> None:
         await console.error("invalid_target", conversation.id)
 
 
-async def _to_operator(console: Console, conversation: Conversation, username: str, note: str) -> None:
+async def _to_operator(console: Console, conversation: ConversationRow, username: str, note: str) -> None:
     target = await accounts.by_username(console.state.sessions, username[:64])
     me = console.account
     if target is None or target.role != "operator" or target.disabled or target.id == me.id or not target.force:
@@ -78,7 +79,7 @@ async def _to_operator(console: Console, conversation: Conversation, username: s
          "extra": {"transferred_from": me.display_name, "transfers": await history(console, conversation.id)}}))
 
 
-async def _to_force(console: Console, conversation: Conversation, force: str, note: str) -> None:
+async def _to_force(console: Console, conversation: ConversationRow, force: str, note: str) -> None:
     me = console.account
     now = utcnow()
     async with console.state.sessions.begin() as session:
