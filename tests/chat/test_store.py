@@ -124,3 +124,31 @@ async def test_timestamps_are_utc(sessions: Sessions) -> None:
     assert message.created_at.utcoffset() == timedelta(0)
     assert abs((message.created_at - appended.message.created_at).total_seconds()) < 1
     assert str(message.frame()["at"]).endswith("Z")
+
+
+async def test_conversations_read_by_many_keys_with_one_statement_text(sessions: Sessions) -> None:
+    """get_many finds every known key (unknown ones are absent) with the same SQL text for 1, 3 or 600 keys."""
+    from sqlalchemy import event
+
+    created = [(await store.create_conversation(sessions, new()))[0] for _ in range(3)]
+    ids = [c.id for c in created]
+    texts: list[str] = []
+    engine = sessions.kw["bind"].sync_engine
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "FROM conversations" in statement:
+            texts.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        one = await store.get_many(sessions, ids[:1])
+        three = await store.get_many(sessions, [*ids, "unknown"])
+        many = await store.get_many(sessions, [*ids, *(f"x{i}" for i in range(597))])
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert list(one) == ids[:1]
+    assert sorted(three) == sorted(ids) and sorted(many) == sorted(ids)
+    assert len(texts) == 3 and len(set(texts)) == 1
+    row = three[ids[1]]
+    assert (row.status, row.force, row.last_seq, row.assigned_to) == ("queued", "police", 0, None)
+    assert row.queued_at.tzinfo is not None and row == await store.get(sessions, ids[1])
