@@ -28,14 +28,18 @@ class Batcher(Generic[T, R]):
         self._task: asyncio.Task[None] | None = None
 
     async def submit(self, item: T) -> R:
+        # A caller that goes away cancels only its wait: its item stays in the batch and is written all the same.
+        return await self.post(item)
+
+    def post(self, item: T) -> asyncio.Future[R]:
+        """Queue ``item`` without waiting; its outcome is in the future, consumed even if nobody awaits it (no
+        "exception never retrieved" noise)."""
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        # If the caller went away, its outcome is still consumed (no "exception never retrieved" noise).
         future.add_done_callback(lambda f: None if f.cancelled() else f.exception())
         self._pending.append((item, future))
         if self._task is None:
             self._task = asyncio.create_task(self._drain(), name=self.name)
-        # A caller that goes away cancels only its wait: its item stays in the batch and is written all the same.
-        return await future
+        return future
 
     async def flush(self) -> None:
         """Wait until everything submitted so far is written (at shutdown)."""

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import time
+from functools import partial
 from typing import Any
 
 from chat import store
+from chat.batching import Batcher
 from chat.models import CATEGORIES
 from chat.protocol import dumps
 from chat.state import ChatState
@@ -126,3 +128,17 @@ async def transcript(state: ChatState, conversation_id: str, after: int = 0) -> 
         if len(page) < store.REPLAY_PAGE:
             return frames
         after = page[-1].seq
+
+
+# Sockets that close together (a reconnect storm, a restart) share one UPDATE; in practice every socket of a process.
+TOUCH_BATCH = 1000
+_TOUCHES = "chat.visitor_touches"
+
+
+async def visitor_gone(state: ChatState, conversation_id: str) -> None:
+    """The visitor's socket closed: remember when (the sweeper marks a tchat abandoned after a long absence)."""
+    touches: Batcher[str, None] | None = state.extensions.get(_TOUCHES)
+    if touches is None:
+        touches = state.extensions[_TOUCHES] = Batcher(partial(store.touch_visitors, state.sessions), TOUCH_BATCH,
+                                                       "pnav-visitor-touches")
+    await touches.submit(conversation_id)

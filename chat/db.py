@@ -135,16 +135,17 @@ AnyRow = Row[*tuple[Any, ...]]
 
 
 def one_of_keys(column: ColumnElement[Any], dialect: str) -> ColumnElement[bool]:
-    """``column`` is one of the keys bound as ``keys`` by ``KeyedRead.rows``: the SQL text stays the same whatever
-    the number of keys, so it is compiled once and prepared once per connection. An expanding ``IN (…)`` is another
+    """``column`` is one of the keys that ``ByKeys`` binds as ``keys``: the SQL text stays the same whatever the
+    number of keys, so it is compiled once and prepared once per connection. An expanding ``IN (…)`` is another
     text for each count (a compile and, on PostgreSQL, a prepare each time: ~20% of a busy process, profiled)."""
     if dialect == "postgresql":
         return column == any_(bindparam("keys", type_=ARRAY(String())))
     return column.in_(select(literal_column("value")).select_from(func.json_each(bindparam("keys", type_=String()))))
 
 
-class KeyedRead:
-    """One SELECT by a list of keys, run in autocommit on a plain connection (no ORM session, no BEGIN/ROLLBACK).
+class ByKeys:
+    """One statement over a list of keys, run in autocommit on a plain connection (no ORM session, no BEGIN or
+    ROLLBACK: a single statement is atomic on its own).
 
     ``build(dialect)`` returns the statement, with ``one_of_keys(column, dialect)`` in its WHERE clause; it is built
     once per dialect and reused."""
@@ -155,12 +156,19 @@ class KeyedRead:
 
     async def rows(self, sessions: async_sessionmaker[AsyncSession], keys: Sequence[str],
                    **params: Any) -> Sequence[AnyRow]:
-        dialect = sessions.kw["bind"].dialect.name
+        async with autocommit_engine(sessions).connect() as connection:
+            return (await connection.execute(*self._bound(connection.dialect.name, keys, params))).all()
+
+    async def run(self, sessions: async_sessionmaker[AsyncSession], keys: Sequence[str], **params: Any) -> None:
+        """For a statement that returns no rows (an UPDATE)."""
+        async with autocommit_engine(sessions).connect() as connection:
+            await connection.execute(*self._bound(connection.dialect.name, keys, params))
+
+    def _bound(self, dialect: str, keys: Sequence[str], params: dict[str, Any]) -> tuple[Executable, dict[str, Any]]:
         statement = self._statements.get(dialect)
         if statement is None:
             statement = self._statements[dialect] = self._build(dialect)
-        bound = list(keys) if dialect == "postgresql" else json.dumps(list(keys))
-        return await fetch(sessions, statement, {"keys": bound, **params})
+        return statement, {"keys": list(keys) if dialect == "postgresql" else json.dumps(list(keys)), **params}
 
 
 async def fetch(sessions: async_sessionmaker[AsyncSession], statement: Executable,

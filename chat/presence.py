@@ -10,6 +10,8 @@ from typing import Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from chat.batching import Batcher
+
 # Each process refreshes its visitors every 20 s; a last-seen time counts for 60 s, so one missed refresh (GC
 # pause, busy loop) never marks a connected visitor absent, a crashed process's visitors disappear within a
 # minute, and clocks of several machines may differ by seconds without effect.
@@ -63,13 +65,17 @@ class RedisPresence(_Local):
     def __init__(self, url: str) -> None:
         super().__init__()
         self.client: aioredis.Redis = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
-        self._pending: set[asyncio.Task[None]] = set()
+        # Visitors connecting together (a reconnect storm) are marked seen by one ZADD, on one pooled connection,
+        # instead of a task, a command and often a new connection each.
+        self._arrivals: Batcher[str, None] = Batcher(self._seen_batch, REFRESH_CHUNK, "pnav-presence-arrivals")
 
     def connected(self, conversation_id: str) -> None:
         super().connected(conversation_id)
-        task = asyncio.get_running_loop().create_task(self._seen([conversation_id]))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        self._arrivals.post(conversation_id)
+
+    async def _seen_batch(self, ids: list[str]) -> list[BaseException | None]:
+        await self._seen(ids)
+        return [None] * len(ids)
 
     async def _seen(self, ids: list[str]) -> None:
         if not ids:
@@ -102,6 +108,7 @@ class RedisPresence(_Local):
                         if score is not None and score >= fresh}
 
     async def close(self) -> None:
+        await self._arrivals.flush()
         await self.client.aclose()
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chat.db import AnyRow, KeyedRead, UTCDateTime, fetch, one_of_keys, single_read, utcnow
+from chat.db import AnyRow, ByKeys, UTCDateTime, fetch, one_of_keys, single_read, utcnow
 from chat.models import Conversation, Message, Participant
 
 OPEN_STATUSES = ("queued", "active")
@@ -133,7 +133,7 @@ _conversations, _messages = cast(Table, Conversation.__table__), cast(Table, Mes
 _ROW = select(*(_conversations.c[name] for name in ConversationRow.__dataclass_fields__))
 _BY_TOKEN = _ROW.where(_conversations.c.token_hash == bindparam("token_hash"))
 _BY_ID = _ROW.where(_conversations.c.id == bindparam("id"))
-_BY_IDS = KeyedRead(lambda dialect: _ROW.where(one_of_keys(_conversations.c.id, dialect)))
+_BY_IDS = ByKeys(lambda dialect: _ROW.where(one_of_keys(_conversations.c.id, dialect)))
 
 
 def _conversation_row(row: AnyRow) -> ConversationRow:
@@ -227,17 +227,20 @@ async def append(
     raise RuntimeError("could not append message")  # pragma: no cover - three races in a row
 
 
+_AFTER = (
+    select(_messages.c.conversation_id, _messages.c.seq, _messages.c.author, _messages.c.kind, _messages.c.body,
+           _messages.c.client_id, _messages.c.created_at)
+    .where(_messages.c.conversation_id == bindparam("conversation_id"), _messages.c.seq > bindparam("after"))
+    .order_by(_messages.c.seq)
+    .limit(bindparam("limit"))
+)
+
+
 async def messages_after(
     sessions: async_sessionmaker[AsyncSession], conversation_id: str, after: int, limit: int = REPLAY_PAGE
 ) -> list[StoredMessage]:
-    async with single_read(sessions) as session:
-        rows = await session.scalars(
-            select(Message)
-            .where(Message.conversation_id == conversation_id, Message.seq > after)
-            .order_by(Message.seq)
-            .limit(limit)
-        )
-        return [_stored(row) for row in rows]
+    rows = await fetch(sessions, _AFTER, {"conversation_id": conversation_id, "after": after, "limit": limit})
+    return [StoredMessage(*row) for row in rows]
 
 
 async def take(
@@ -284,11 +287,16 @@ async def finish(
         return result.first() is not None
 
 
-async def touch_visitor(sessions: async_sessionmaker[AsyncSession], conversation_id: str) -> None:
-    async with sessions.begin() as session:
-        await session.execute(
-            update(Conversation).where(Conversation.id == conversation_id).values(visitor_seen_at=utcnow())
-        )
+_TOUCH = ByKeys(lambda dialect: update(_conversations).where(one_of_keys(_conversations.c.id, dialect))
+                .values(visitor_seen_at=bindparam("now", type_=UTCDateTime())))
+
+
+async def touch_visitors(sessions: async_sessionmaker[AsyncSession], conversation_ids: list[str]) -> list[
+    BaseException | None
+]:
+    """These visitors were connected until now (their sockets closed): one UPDATE for all (a ``Batcher`` run)."""
+    await _TOUCH.run(sessions, conversation_ids, now=utcnow())
+    return [None] * len(conversation_ids)
 
 
 @dataclass(frozen=True)

@@ -129,7 +129,7 @@ class VisitorSocket:
                 await asyncio.gather(self.drainer, return_exceptions=True)
             self.state.presence.disconnected(conversation.id)
             with contextlib.suppress(SQLAlchemyError, OSError):
-                await store.touch_visitor(self.state.sessions, conversation.id)
+                await conversations.visitor_gone(self.state, conversation.id)
 
     async def _hello(self) -> Hello | None:
         while True:

@@ -290,13 +290,17 @@ async def run_target(target: Target, args: argparse.Namespace) -> dict[str, Any]
         result["sweep"].append(step)
         print(f"[{target.name}] {_line(step)}", flush=True)
     if args.peak_duration > 0:
-        profiler = start_profiler(target, args.peak_duration) if args.profile else None
+        profiler = start_profiler(target, args.peak_duration) if args.profile == "peak" else None
         result["peak"] = await run.closed_loop(args.peak_duration)
         if profiler is not None:
             result["profile"] = finish_profiler(*profiler)
         print(f"[{target.name}] {_line(result['peak'])}", flush=True)
     if args.storm > 0:
+        # The reconnections, then as long again for the stragglers.
+        profiler = start_profiler(target, 2 * args.storm_window) if args.profile == "storm" else None
         result["storm"] = await run.storm(min(args.storm, len(run.pairs)), args.storm_window)
+        if profiler is not None:
+            result["storm_profile"] = finish_profiler(*profiler)
         print(f"[{target.name}] storm {_short(result['storm'])}", flush=True)
     await run.close()
     gc.unfreeze()
@@ -380,10 +384,12 @@ async def ask_close(workers: list[asyncio.subprocess.Process]) -> None:
 
 
 def start_profiler(target: Target, seconds: float) -> tuple[list[subprocess.Popen[bytes]], list[Path]]:
-    """py-spy samples every server process during the closed-loop phase (the hot path at saturation)."""
+    """py-spy samples every server process for ``seconds`` (the peak phase: the hot path at saturation; or a storm)."""
     spy = Path(sys.executable).parent / "py-spy"
     outputs = [Path(tempfile.mkdtemp(prefix="pnav-spy-")) / f"{pid}.txt" for pid in target.pids]
-    processes = [subprocess.Popen([str(spy), "record", "--format", "raw", "--rate", "250", "--nonblocking",
+    # Blocking mode (the process is paused for each of 100 samples a second): non-blocking sampling stitched async
+    # stacks of different tasks together, which made inclusive shares meaningless.
+    processes = [subprocess.Popen([str(spy), "record", "--format", "raw", "--rate", "100",
                                    "--duration", str(int(seconds)), "--pid", str(pid), "-o", str(out)],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                  for pid, out in zip(target.pids, outputs, strict=True)]
@@ -494,7 +500,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--hold", type=int, default=0, help="tchats (2 sockets each) held idle (0: skip)")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
     parser.add_argument("--no-plot", action="store_true")
-    parser.add_argument("--profile", action="store_true", help="py-spy the servers during the peak phase")
+    parser.add_argument("--profile", nargs="?", const="peak", choices=("peak", "storm"),
+                        help="py-spy the servers during the peak phase (default) or the reconnect storm")
     args = parser.parse_args(argv)
     args.rates = [float(r) for r in args.rates.split(",") if r]
     return args

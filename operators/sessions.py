@@ -11,7 +11,7 @@ from typing import cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chat.db import KeyedRead, one_of_keys, utcnow
+from chat.db import ByKeys, one_of_keys, utcnow
 from operators.models import Account, AccountSession
 
 COOKIE = "pnav_session"
@@ -85,7 +85,7 @@ async def lookup(sessions: async_sessionmaker[AsyncSession], cookie_value: str |
 
 
 # The re-check of every console frame, built once: only the columns that decide, no ORM objects.
-_ALIVE_AMONG = KeyedRead(lambda dialect: (
+_ALIVE_AMONG = ByKeys(lambda dialect: (
     select(AccountSession.id, AccountSession.revoked_at, AccountSession.expires_at, AccountSession.last_seen_at,
            Account.disabled)
     .join(Account, Account.id == AccountSession.account_id)

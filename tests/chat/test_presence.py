@@ -33,3 +33,19 @@ async def test_unknown_is_not_absent_when_redis_is_unreachable() -> None:
         assert await presence.present(["x", "y"]) == {"x", "y"}
     finally:
         await presence.close()
+
+
+async def test_visitors_connecting_together_are_marked_by_one_command(redis_url: str) -> None:
+    """Two hundred visitors connecting at once cost one or two ZADDs, not one each (a reconnect storm)."""
+    presence = RedisPresence(redis_url)
+    try:
+        await presence.client.delete(PRESENCE_KEY)
+        await presence.client.config_resetstat()
+        for i in range(200):
+            presence.connected(f"storm{i}")
+        await presence._arrivals.flush()
+        stats = await presence.client.info("commandstats")
+        assert 1 <= stats["cmdstat_zadd"]["calls"] <= 2
+        assert await presence.client.zcard(PRESENCE_KEY) == 200
+    finally:
+        await presence.close()

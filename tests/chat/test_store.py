@@ -152,3 +152,15 @@ async def test_conversations_read_by_many_keys_with_one_statement_text(sessions:
     row = three[ids[1]]
     assert (row.status, row.force, row.last_seq, row.assigned_to) == ("queued", "police", 0, None)
     assert row.queued_at.tzinfo is not None and row == await store.get(sessions, ids[1])
+
+
+async def test_visitors_gone_together_are_touched_by_one_update(sessions: Sessions) -> None:
+    """touch_visitors stamps visitor_seen_at on every conversation it names, and on no other."""
+    a, b, other = [(await store.create_conversation(sessions, new()))[0] for _ in range(3)]
+    long_ago = utcnow() - timedelta(hours=1)
+    async with sessions.begin() as session:
+        await session.execute(update(Conversation).values(visitor_seen_at=long_ago))
+    assert await store.touch_visitors(sessions, [a.id, b.id, a.id]) == [None, None, None]
+    seen = {c: (await store.get(sessions, c)).visitor_seen_at for c in (a.id, b.id, other.id)}  # type: ignore[union-attr]
+    assert seen[a.id] > long_ago + timedelta(minutes=59) and seen[b.id] > long_ago + timedelta(minutes=59)
+    assert seen[other.id] == long_ago
