@@ -7,7 +7,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -136,13 +136,24 @@ _BY_ID = _ROW.where(_conversations.c.id == bindparam("id"))
 _BY_IDS = ByKeys(lambda dialect: _ROW.where(one_of_keys(_conversations.c.id, dialect)))
 
 
-def _conversation_row(row: AnyRow) -> ConversationRow:
+def _conversation_row(row: AnyRow | tuple[Any, ...]) -> ConversationRow:
     return ConversationRow(*row)
 
 
 async def by_token(sessions: async_sessionmaker[AsyncSession], token: str) -> ConversationRow | None:
     rows = await fetch(sessions, _BY_TOKEN, {"token_hash": hash_token(token)})
     return _conversation_row(rows[0]) if rows else None
+
+
+_BY_TOKEN_HASHES = ByKeys(lambda dialect: select(_conversations.c.token_hash, *_ROW.selected_columns)
+                         .where(one_of_keys(_conversations.c.token_hash, dialect)))
+
+
+async def by_token_hashes(sessions: async_sessionmaker[AsyncSession], token_hashes: list[str]) -> dict[
+    str, ConversationRow
+]:
+    """By token hash, for visitors arriving together (a ``Coalescer`` fetch)."""
+    return {row[0]: _conversation_row(row[1:]) for row in await _BY_TOKEN_HASHES.rows(sessions, token_hashes)}
 
 
 async def get(sessions: async_sessionmaker[AsyncSession], conversation_id: str) -> ConversationRow | None:

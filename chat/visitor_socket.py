@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -14,6 +15,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from chat import conversations, hooks, store
 from chat.broker import SubscriberGap, SubscriberOverflow, Subscription
+from chat.coalesce import Coalescer
 from chat.db import utcnow
 from chat.limits import TOO_MANY_SOCKETS, limits_of
 from chat.origin import origin_allowed
@@ -53,6 +55,17 @@ def token_usable(conversation: store.ConversationRow, grace_seconds: int) -> boo
         return True
     closed_at = conversation.closed_at
     return closed_at is not None and utcnow() - closed_at < timedelta(seconds=grace_seconds)
+
+
+_TOKENS = "chat.visitor_tokens"
+
+
+def _tokens(state: ChatState) -> Coalescer[str, store.ConversationRow]:
+    """Token lookups of visitors saying hello at the same moment (a reconnect storm) share one query."""
+    tokens: Coalescer[str, store.ConversationRow] | None = state.extensions.get(_TOKENS)
+    if tokens is None:
+        tokens = state.extensions[_TOKENS] = Coalescer(partial(store.by_token_hashes, state.sessions))
+    return tokens
 
 
 class VisitorSocket:
@@ -146,7 +159,7 @@ class VisitorSocket:
             if isinstance(frame, Hello):
                 break
             await self.send((frame if isinstance(frame, ProtocolError) else error("hello_required")).frame())
-        conversation = await store.by_token(self.state.sessions, frame.token)
+        conversation = await _tokens(self.state).get(store.hash_token(frame.token))
         if conversation is None or not token_usable(conversation, self.settings.token_grace_seconds):
             await self.send({"type": "error", "code": "invalid_token", "message": LINK_EXPIRED})
             await self._close(CLOSE_BAD_TOKEN)

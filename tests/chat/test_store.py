@@ -164,3 +164,12 @@ async def test_visitors_gone_together_are_touched_by_one_update(sessions: Sessio
     seen = {c: (await store.get(sessions, c)).visitor_seen_at for c in (a.id, b.id, other.id)}  # type: ignore[union-attr]
     assert seen[a.id] > long_ago + timedelta(minutes=59) and seen[b.id] > long_ago + timedelta(minutes=59)
     assert seen[other.id] == long_ago
+
+
+async def test_conversations_found_by_many_token_hashes(sessions: Sessions) -> None:
+    """by_token_hashes finds each conversation under its token's hash; a wrong token finds nothing."""
+    (a, token_a), (b, token_b) = [await store.create_conversation(sessions, new()) for _ in range(2)]
+    found = await store.by_token_hashes(sessions, [store.hash_token(t) for t in (token_a, token_b, token_a + "x")])
+    assert {h: row.id for h, row in found.items()} == {store.hash_token(token_a): a.id,
+                                                        store.hash_token(token_b): b.id}
+    assert found[store.hash_token(token_a)] == await store.by_token(sessions, token_a)
