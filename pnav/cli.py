@@ -25,6 +25,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from pnav import logs
+    from pnav.websocket_protocol import WEBSOCKET_SETTINGS
 
     settings = Settings.from_env()
     if args.workers > 1 and settings.redis_url.startswith("memory://"):
@@ -44,15 +45,7 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,
         server_header=False,
         proxy_headers=False,
-        ws="websockets-sansio",
-        # Compression costs CPU and memory per socket for short chat frames, and compressed secrets leak length.
-        ws_per_message_deflate=False,
-        # The transport refuses frames over 64 KiB outright; below that the protocol answers in French.
-        ws_max_size=65_536,
-        # Pings every 20 s keep NAT/carrier idle timeouts (often 30–60 s on mobile) from dropping sockets and
-        # detect dead peers within 40 s.
-        ws_ping_interval=20.0,
-        ws_ping_timeout=20.0,
+        **WEBSOCKET_SETTINGS,
     )
     return 0
 
