@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from chat import conversations, protocol, store
@@ -24,12 +25,10 @@ from operators.lanes import Lanes
 from operators.lookups import lookups_of
 from operators.models import Account
 from operators.permissions import CONSOLE_ROLES, may_manage, may_read, may_write
+from operators.roster import roster_of
 
 log = logging.getLogger("pnav.operators")
 
-# Heartbeat every 20 s: under the 60 s idle timeout of common proxies, and the session and account are
-# re-checked at least this often even when the console is silent (a disabled account is cut off within 20 s).
-HEARTBEAT_SECONDS = 20.0
 # Supervisors get a fresh snapshot every 5 s: queues move in minutes, 5 s feels live without loading the database.
 SUPERVISION_SECONDS = 5.0
 # 30 frames in a burst, refilled at 10 per second: typing signals plus sending fast never reach it; a runaway
@@ -40,6 +39,7 @@ RATE_PER_SECOND = 10.0
 CLOSE_UNAUTHORISED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_OVERFLOW = 4408
+CLOSE_INTERNAL = 1011
 
 
 def account_channel(account_id: str) -> str:
@@ -53,18 +53,22 @@ PSYCHOLOGISTS_CHANNEL = "psychologists"
 class Console:
     """One connected console; handlers use its helpers to check access and to answer."""
 
-    def __init__(self, state: ChatState, websocket: WebSocket, signed: sessions.Signed, sub: Subscription) -> None:
+    def __init__(self, state: ChatState, websocket: WebSocket, signed: sessions.Signed) -> None:
         self.state = state
         self.websocket = websocket
         self.signed = signed
         self.account: Account = signed.account
-        self.sub = sub
+        self.sub: Subscription  # set by ``endpoint`` once subscribed
         self.attached: set[str] = set()
         self._tokens = RATE_BURST
         self._refilled = time.monotonic()
         self._send_lock = asyncio.Lock()
-        # Set when the session is found ended: the console closes and stops handling frames.
-        self.signed_out = asyncio.Event()
+        # True once the session is found ended: the console closes and stops handling frames.
+        self.signed_out = False
+        # Broker events are forwarded by a task that exists only while some are pending (memory per console);
+        # this lock, held until the welcome is sent, keeps them behind it.
+        self.events = asyncio.Lock()
+        self._drainer: asyncio.Task[None] | None = None
 
     async def send(self, frame: dict[str, Any]) -> None:
         await self.send_text(protocol.dumps(frame))
@@ -135,6 +139,50 @@ class Console:
     async def replay(self, conversation_id: str, after: int) -> None:
         for frame in await conversations.transcript(self.state, conversation_id, after):
             await self.send({**frame, "conversation": conversation_id})
+
+    def events_ready(self) -> None:
+        if self._drainer is None:
+            self._drainer = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        """Forward broker events until none is left, then end: an idle console holds no task but its own."""
+        try:
+            async with self.events:
+                while True:
+                    try:
+                        event = self.sub.get_nowait()
+                    except SubscriberGap:
+                        await _resync(self)
+                        continue
+                    if event is None:
+                        self._drainer = None  # before any await: the next event starts a new drain
+                        return
+                    await _forward(self, event)
+        except SubscriberOverflow:
+            # The console stopped reading and missed events: it reconnects and resumes every tab by seq.
+            await self.close(CLOSE_OVERFLOW)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            await self.close(CLOSE_OVERFLOW)  # the socket is gone or going: its own task sees the disconnect
+        except Exception:
+            log.exception("console event forwarding failed")
+            await self.close(CLOSE_INTERNAL)
+        finally:
+            if self._drainer is asyncio.current_task():
+                self._drainer = None
+
+    async def sign_out(self) -> None:
+        """The session ended (revoked, expired, account disabled): say so once, close, and stop the console."""
+        if self.signed_out:
+            return
+        self.signed_out = True
+        with contextlib.suppress(RuntimeError, OSError):
+            await self.error("not_signed_in")
+        await self.close(CLOSE_UNAUTHORISED)
+
+    async def close(self, code: int) -> None:
+        if self.websocket.application_state != WebSocketState.DISCONNECTED:
+            with contextlib.suppress(RuntimeError, OSError):
+                await self.websocket.close(code=code)
 
     def rate_ok(self) -> bool:
         now = time.monotonic()
@@ -209,14 +257,29 @@ async def endpoint(websocket: WebSocket) -> None:
         channels += [conversations.queue_channel(account.force, c) for c in CATEGORIES]
     if account.role == "psychologist":
         channels.append(PSYCHOLOGISTS_CHANNEL)
+    console = Console(state, websocket, signed)
+    roster = roster_of(state)
+    supervising: asyncio.Task[None] | None = None
+    await console.events.acquire()
     try:
-        async with state.broker.subscribe(*channels) as sub:
-            console = Console(state, websocket, signed, sub)
-            await _welcome(console)
-            await _serve(console)
+        async with state.broker.subscribe(*channels, on_ready=console.events_ready) as sub:
+            console.sub = sub
+            try:
+                await _welcome(console)
+            finally:
+                console.events.release()
+            roster.join(console)
+            if account.role == "supervisor":
+                supervising = asyncio.create_task(_supervise(console))
+            await _read(console)
     except (WebSocketDisconnect, SubscriberOverflow):
         pass
     finally:
+        roster.leave(console)
+        for task in (supervising, console._drainer):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         with contextlib.suppress(Exception):
             await sessions.console_closed(state.sessions, signed.session_id)
         if websocket.client_state == WebSocketState.CONNECTED:
@@ -250,26 +313,12 @@ async def _welcome(console: Console) -> None:
         await console.attach(conversation_id)
 
 
-async def _serve(console: Console) -> None:
-    tasks = [asyncio.create_task(_read(console)), asyncio.create_task(_pump(console)),
-             asyncio.create_task(_heartbeat(console)), asyncio.create_task(console.signed_out.wait())]
-    if console.account.role == "supervisor":
-        tasks.append(asyncio.create_task(_supervise(console)))
-    try:
-        done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            task.result()
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
 async def _read(console: Console) -> None:
+    """Client frames, read by the connection's own task until the socket closes or the session ends."""
     settings = console.state.settings
     lanes = Lanes()
     try:
-        while True:
+        while not console.signed_out:
             raw = await console.websocket.receive_text()
             if not console.rate_ok():
                 await console.error("rate_limited")
@@ -285,11 +334,11 @@ async def _read(console: Console) -> None:
 
 
 async def _handle(console: Console, data: dict[str, Any]) -> None:
-    if console.signed_out.is_set():
+    if console.signed_out:
         return
     # Authorisation on every frame: the session may have been revoked or the account disabled meanwhile.
     if not await lookups_of(console.state).session_alive.get(console.signed.session_id):
-        await _sign_out(console)
+        await console.sign_out()
         return
     registered = frames.lookup(data["type"])
     if registered is None:
@@ -309,49 +358,29 @@ async def _handle(console: Console, data: dict[str, Any]) -> None:
         await console.error("internal")
 
 
-async def _sign_out(console: Console) -> None:
-    """The session ended (revoked, expired, account disabled): say so once, close, and end the console."""
-    if console.signed_out.is_set():
+async def _forward(console: Console, event: str) -> None:
+    # Most events are forwarded as they are (no decode and encode again). The marker can only appear as JSON
+    # structure: inside a string its quotes would be escaped.
+    if '"type":"attach"' not in event and '"type":"detach"' not in event:
+        await console.send_text(event)
         return
-    console.signed_out.set()
-    await console.error("not_signed_in")
-    await console.websocket.close(code=CLOSE_UNAUTHORISED)
+    frame = json.loads(event)
+    kind = frame.get("type")
+    if kind == "attach":
+        await console.attach(frame["conversation"], frame.get("extra"))
+    elif kind == "detach":
+        if frame["conversation"] in console.attached:
+            await console.detach(frame["conversation"], frame.get("reason", ""))
+    else:
+        await console.send(frame)
 
 
-async def _pump(console: Console) -> None:
-    while True:
-        try:
-            event = await console.sub.get()
-        except SubscriberGap:
-            # Events may have been lost upstream: the client resumes every tab from its last seq.
-            await console.send({"type": "resync"})
-            if console.account.force and console.account.role in ("operator", "supervisor"):
-                for category in CATEGORIES:
-                    await console.send(await queue_snapshot(console.state, console.account.force, category))
-            continue
-        # Most events are forwarded as they are (no decode and encode again). The marker can only appear as JSON
-        # structure: inside a string its quotes would be escaped.
-        if '"type":"attach"' not in event and '"type":"detach"' not in event:
-            await console.send_text(event)
-            continue
-        frame = json.loads(event)
-        kind = frame.get("type")
-        if kind == "attach":
-            await console.attach(frame["conversation"], frame.get("extra"))
-        elif kind == "detach":
-            if frame["conversation"] in console.attached:
-                await console.detach(frame["conversation"], frame.get("reason", ""))
-        else:
-            await console.send(frame)
-
-
-async def _heartbeat(console: Console) -> None:
-    while True:
-        await asyncio.sleep(HEARTBEAT_SECONDS)
-        if not await lookups_of(console.state).session_alive.get(console.signed.session_id):
-            await _sign_out(console)
-            return
-        await lookups_of(console.state).heartbeat.submit(console.signed.session_id)
+async def _resync(console: Console) -> None:
+    """Events may have been lost upstream: the client resumes every tab from its last seq."""
+    await console.send({"type": "resync"})
+    if console.account.force and console.account.role in ("operator", "supervisor"):
+        for category in CATEGORIES:
+            await console.send(await queue_snapshot(console.state, console.account.force, category))
 
 
 async def _supervise(console: Console) -> None:
@@ -359,5 +388,8 @@ async def _supervise(console: Console) -> None:
 
     while True:
         force = console.account.force or ""
-        await console.send(await supervision.snapshot(console.state, force))
+        try:
+            await console.send(await supervision.snapshot(console.state, force))
+        except SQLAlchemyError as exc:  # the database is unreachable: the next snapshot tries again
+            log.warning("supervision snapshot failed: %s", type(exc).__name__)
         await asyncio.sleep(SUPERVISION_SECONDS)

@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from operators import console, handlers, pages, suggest
+from operators.roster import console_heartbeats
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -25,3 +26,5 @@ routes: list[BaseRoute] = [
 
 # Importing handlers registers the built-in frames; suggest registers the orientation cards.
 __all__ = ["handlers", "routes", "suggest"]
+
+background_tasks = [console_heartbeats]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -126,6 +127,40 @@ async def test_disabling_cuts_a_live_console(staff_live: LiveServer) -> None:
     await staff_live.call(disable)
     await client.send({"type": "typing", "conversation": "abc"})
     assert (await client.expect("error"))["code"] == "not_signed_in"
+
+
+async def test_the_heartbeat_cuts_a_silent_console_and_keeps_the_others(staff_live: LiveServer) -> None:
+    """The process-wide heartbeat signs out a console whose account was disabled, even if it never sends a frame,
+    closes it with 4401, and marks the other consoles present."""
+    from operators.roster import roster_of
+
+    gone, kept = await make(staff_live, "agent.gone", "operator", "police"), await make(staff_live, "agent.kept",
+                                                                                          "operator", "police")
+    silent = ConsoleClient(staff_live, await session_cookie(staff_live, gone))
+    other = ConsoleClient(staff_live, await session_cookie(staff_live, kept))
+    await silent.connect()
+    await other.connect()
+
+    async def disable_and_beat(state: Any) -> list[Any]:
+        from sqlalchemy import select
+
+        from operators import accounts
+        from operators.models import AccountSession
+
+        await accounts.set_disabled(state.sessions, gone.username)
+        await roster_of(state).check()
+        async with state.sessions() as session:
+            return list(await session.scalars(select(AccountSession.console_seen_at)
+                                              .where(AccountSession.account_id == kept.account_id)))
+
+    seen = await staff_live.call(disable_and_beat)
+    assert (await silent.expect("error"))["code"] == "not_signed_in"
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await silent.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    assert seen and all(at is not None for at in seen)
+    assert await other.quiet("error")
+    await other.close()
 
 
 async def test_idle_and_expired_sessions_end(staff_live: LiveServer) -> None:

@@ -1,0 +1,73 @@
+"""The consoles connected to this process, and the one task that keeps their sessions honest.
+
+Every 20 s it re-checks the session of every console (revoked, expired, account disabled → the console is signed
+out and closed) and marks the live ones present (one UPDATE for all). One task for all the consoles of a process
+instead of a task each: an idle console then costs no task but its socket's (memory per console, BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from chat.state import ChatState
+from operators import sessions
+
+if TYPE_CHECKING:
+    from operators.console import Console
+
+log = logging.getLogger("pnav.operators")
+
+EXTENSION = "operators.roster"
+# Every 20 s: under the 60 s idle timeout of common proxies, and the session and account are re-checked at least
+# this often even when a console is silent (a disabled account is cut off within 20 s; every frame is checked too).
+HEARTBEAT_SECONDS = 20.0
+# Sessions per query: the re-check is an IN over this many ids, the heartbeat one UPDATE of as many.
+CHUNK = 500
+
+
+class Roster:
+    def __init__(self, state: ChatState) -> None:
+        self.state = state
+        self.consoles: set[Console] = set()
+
+    def join(self, console: Console) -> None:
+        self.consoles.add(console)
+
+    def leave(self, console: Console) -> None:
+        self.consoles.discard(console)
+
+    async def check(self) -> None:
+        """Sign out the consoles whose session ended; mark the others present."""
+        consoles = list(self.consoles)
+        for start in range(0, len(consoles), CHUNK):
+            chunk = consoles[start:start + CHUNK]
+            alive = await sessions.alive_among(self.state.sessions, [c.signed.session_id for c in chunk])
+            for console in chunk:
+                if not alive.get(console.signed.session_id):
+                    await console.sign_out()
+            live = [c.signed.session_id for c in chunk if alive.get(c.signed.session_id)]
+            if live:
+                await sessions.heartbeat_many(self.state.sessions, live)
+
+
+def roster_of(state: ChatState) -> Roster:
+    found: Roster | None = state.extensions.get(EXTENSION)
+    if found is None:
+        found = state.extensions[EXTENSION] = Roster(state)
+    return found
+
+
+async def console_heartbeats(state: ChatState) -> None:
+    """Background task: the heartbeat of every console of the process."""
+    roster = roster_of(state)
+    while True:
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+        try:
+            await roster.check()
+        except (SQLAlchemyError, OSError) as exc:
+            # The database is unreachable: every frame says so on its own; the next beat checks again.
+            log.warning("console heartbeat failed: %s", type(exc).__name__)
