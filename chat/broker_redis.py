@@ -1,22 +1,31 @@
-"""Redis pub/sub backend: one subscriber connection per process, multiplexed over local subscriptions."""
+"""Redis pub/sub backend: one subscriber connection per process, multiplexed over local subscriptions.
+
+An event is delivered to the subscribers of its own process at once, then published to Redis for the others,
+tagged with this process's origin so that its echo from Redis is dropped: a process's own sockets do not wait for
+a round trip through Redis, and a Redis outage does not cut sockets that share a process.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import random
+import secrets
 from collections.abc import Callable
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from chat.broker import Subscription, _LocalFanout
+from chat.redis_subscriber import RedisSubscriber
 
 log = logging.getLogger("pnav.broker")
 
-# Keeps the pub/sub connection open even when no socket is subscribed (redis-py needs one channel).
+# Keeps the pub/sub connection in subscribed mode even when no socket is subscribed.
 CONTROL_CHANNEL = "pnav:control"
+# An event on Redis starts with its origin: "~", 16 hex digits random per process, ":". JSON never starts with "~",
+# so an untagged event (another tool, a process of an earlier version during a rolling restart) still goes through.
+ORIGIN_LENGTH = 18
 # Publishes per pipeline: one round trip for a burst of messages, and a pipeline small enough (a few hundred KiB
 # at most) that Redis answers it in well under a millisecond.
 MAX_PIPELINE = 200
@@ -33,36 +42,31 @@ class RedisBroker(_LocalFanout):
         self._client: aioredis.Redis = aioredis.Redis.from_url(
             url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30, socket_keepalive=True
         )
-        self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
-        self._lock = asyncio.Lock()
-        self._reader: asyncio.Task[None] | None = None
-        self._closing = False
+        self._origin = f"~{secrets.token_hex(8)}:"
+        self._origin_bytes = self._origin.encode()
+        self._subscriber = RedisSubscriber(url, self._received, self._resync_all,
+                                           lambda: [CONTROL_CHANNEL, *self.local])
         # Events waiting for the publisher task; bounded in practice by the callers, who each await their event.
         self._outbox: list[tuple[str, str, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
-        await self._pubsub.subscribe(CONTROL_CHANNEL)
-        self._reader = asyncio.create_task(self._read_forever(), name="pnav-redis-reader")
+        await self._subscriber.connect()
 
     async def disconnect(self) -> None:
-        self._closing = True
         if self._flusher is not None:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, RedisError):
-                await self._reader
-        with contextlib.suppress(RedisError, RuntimeError):
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+        await self._subscriber.close()
         await self._client.aclose()
 
     async def publish(self, channel: str, event: str) -> None:
-        """Returns once the event was handed to Redis: publishes that meet are sent in one pipeline, in order."""
+        """Delivers to this process's subscribers, then returns once the event was handed to Redis for the other
+        processes: publishes that meet are sent in one pipeline, in order."""
+        self.fan_out(channel, event)  # this process's subscribers first, without a round trip
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._outbox.append((channel, event, future))
+        self._outbox.append((channel, self._origin + event, future))
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush(), name="pnav-redis-publisher")
         await future
@@ -112,9 +116,7 @@ class RedisBroker(_LocalFanout):
         subs = self.local.setdefault(channel, set())
         subs.add(sub)
         if len(subs) == 1:
-            async with self._lock:
-                with contextlib.suppress(RedisError, OSError):
-                    await self._pubsub.subscribe(channel)
+            await self._subscriber.subscribe(channel)
 
     async def _detach(self, channel: str, sub: Subscription) -> None:
         subs = self.local.get(channel)
@@ -123,41 +125,14 @@ class RedisBroker(_LocalFanout):
         subs.discard(sub)
         if not subs:
             del self.local[channel]
-            async with self._lock:
-                with contextlib.suppress(RedisError, OSError):
-                    await self._pubsub.unsubscribe(channel)
+            self._subscriber.unsubscribe(channel)
 
-    async def _read_forever(self) -> None:
-        delay = 0.1
-        while not self._closing:
-            try:
-                # Blocks until an event comes (no timer armed and cancelled per event: ~10% of a busy process);
-                # a closed or reset connection raises here, and disconnect() cancels this task.
-                message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
-                delay = 0.1
-            except (RedisError, OSError, RuntimeError) as exc:
-                log.warning("redis subscriber connection lost: %s", exc)
-                await self._reconnect()
-                # Back off with jitter (0.1 s doubling to 5 s) so N processes do not hammer a restarting Redis.
-                await asyncio.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 5.0)
-                continue
-            if message is None or message.get("type") != "message":
-                continue
-            channel = message["channel"].decode()
-            data = message["data"]
-            self.fan_out(channel, data.decode() if isinstance(data, bytes) else str(data))
+    def _received(self, channel: bytes, data: bytes) -> None:
+        if data.startswith(self._origin_bytes):
+            return  # our own event, already delivered here when it was published
+        self.fan_out(channel.decode(), (data[ORIGIN_LENGTH:] if data[:1] == b"~" else data).decode())
 
-    async def _reconnect(self) -> None:
-        async with self._lock:
-            with contextlib.suppress(RedisError, OSError, RuntimeError):
-                await self._pubsub.aclose()  # type: ignore[no-untyped-call]
-            self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
-            try:
-                await self._pubsub.subscribe(CONTROL_CHANNEL, *self.local.keys())
-            except (RedisError, OSError):
-                return
-        # Events published while we were away are gone: every local subscriber catches up from the database.
+    def _resync_all(self) -> None:
         for subs in self.local.values():
             for sub in subs:
                 sub.signal_gap()
