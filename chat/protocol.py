@@ -11,6 +11,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 # Anything beyond these is a client bug or an attack; both get the same calm French answer.
 MAX_CLIENT_ID = 64
 MAX_TOKEN = 128
@@ -191,5 +193,6 @@ def validate(data: dict[str, Any], *, max_chars: int, extra_types: frozenset[str
 
 
 def dumps(frame: dict[str, Any]) -> str:
-    """Server frames are compact JSON with non-ASCII kept as is (French text stays readable and short)."""
-    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+    """Server frames are compact JSON with non-ASCII kept as is (French text stays readable and short). orjson: a
+    tenth of the stdlib's time, and every message is encoded several times (ack, event, frames)."""
+    return orjson.dumps(frame).decode()

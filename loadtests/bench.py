@@ -40,6 +40,7 @@ import psutil
 
 from loadtests.harness import Operator, Recorder, Visitor, bounded, percentile, summary_ms, wait_delivered
 from loadtests.targets import ROOT, Setup, Target, setup_tchats, start
+from pnav import collector
 
 # After a load step, deliveries still in flight get this long to arrive before they count as lost: far beyond
 # any healthy latency, so a loss here is a real loss, not a slow message.
@@ -534,6 +535,10 @@ def raise_open_files() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     raise_open_files()  # inherited by the servers the bench starts
+    # The load generator holds thousands of sockets too: with CPython's default thresholds its own collections
+    # showed as a latency spike of ~100 ms at the first rate step of whichever target ran (the relay's, every run).
+    # The servers' setting (pnav/asgi.py), so that both sides of the measure pause alike.
+    collector.tune()
     with contextlib.suppress(ImportError):
         import uvloop
 
