@@ -345,7 +345,7 @@ async def set_flags(
 
 
 async def queue(sessions: async_sessionmaker[AsyncSession], force: str, category: str) -> list[QueueItem]:
-    async with sessions() as session:
+    async with single_read(sessions) as session:
         rows = await session.execute(
             select(
                 Conversation.id, Conversation.category, Conversation.queued_at, Conversation.emergency,

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chat.db import utcnow
+from chat.db import single_read, utcnow
 from operators.models import CannedAnswer
 
 # Titles are button labels; bodies are chat messages, so they share the chat's message limit.
@@ -20,7 +20,7 @@ def as_json(answer: CannedAnswer) -> dict[str, Any]:
 
 
 async def all_answers(sessions: async_sessionmaker[AsyncSession]) -> list[CannedAnswer]:
-    async with sessions() as session:
+    async with single_read(sessions) as session:
         return list(await session.scalars(select(CannedAnswer).order_by(CannedAnswer.position, CannedAnswer.id)))
 
 

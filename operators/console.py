@@ -16,6 +16,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from chat import conversations, protocol, store
 from chat.broker import SubscriberGap, SubscriberOverflow, Subscription
+from chat.db import single_read
 from chat.models import CATEGORIES, Conversation, Participant
 from chat.origin import origin_allowed
 from chat.state import ChatState, state_of
@@ -40,6 +41,7 @@ CLOSE_UNAUTHORISED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_OVERFLOW = 4408
 CLOSE_INTERNAL = 1011
+CLOSE_TRY_AGAIN = 1013
 
 
 def account_channel(account_id: str) -> str:
@@ -210,7 +212,7 @@ def summary(conversation: store.ConversationRow) -> dict[str, Any]:
 
 async def _open_conversations(state: ChatState, account: Account) -> list[str]:
     """What this console follows at connection: taken tchats, or joined ones for a psychologist."""
-    async with state.sessions() as session:
+    async with single_read(state.sessions) as session:
         if account.role == "operator":
             # Live tchats, and abandoned ones whose outcome the operator has not recorded yet.
             rows = await session.scalars(
@@ -232,7 +234,8 @@ async def _open_conversations(state: ChatState, account: Account) -> list[str]:
 
 
 async def queue_snapshot(state: ChatState, force: str, category: str) -> dict[str, Any]:
-    items = await store.queue(state.sessions, force, category)
+    # Consoles that open together (a shift starting, a restart) share one read of each queue.
+    items = await lookups_of(state).queues.get((force, category)) or []
     return {"type": "queue_state", "force": force, "category": category, "at": time.time(),
             "items": [item.as_json() for item in items]}
 
@@ -274,6 +277,13 @@ async def endpoint(websocket: WebSocket) -> None:
             await _read(console)
     except (WebSocketDisconnect, SubscriberOverflow):
         pass
+    except (SQLAlchemyError, OSError) as exc:
+        # The database is down or its pool exhausted (thousands of consoles opening at once): say so; the console
+        # page reconnects by itself and resumes every tab.
+        log.warning("console ended by storage error: %s", type(exc).__name__)
+        with contextlib.suppress(RuntimeError, OSError):
+            await console.error("storage_unavailable")
+        await console.close(CLOSE_TRY_AGAIN)
     finally:
         roster.leave(console)
         for task in (supervising, console._drainer):

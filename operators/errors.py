@@ -19,6 +19,8 @@ ERRORS = {
     "unknown_frame": "Cette action n'est pas reconnue. Rechargez la page si le problème continue.",
     "invalid_field": "Une information envoyée est incorrecte. Rechargez la page si le problème continue.",
     "internal": "Une erreur est survenue de notre côté. Réessayez dans un instant.",
+    "storage_unavailable": "Le service est momentanément surchargé. La console se reconnecte toute seule dans "
+                           "quelques secondes.",
 }
 
 

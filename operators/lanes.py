@@ -21,6 +21,8 @@ class Lanes:
         task = asyncio.create_task(self._after(previous, work))
         self._tails[lane] = task
         task.add_done_callback(lambda done: self._tails.pop(lane) if self._tails.get(lane) is done else None)
+        # A frame whose turn never came (the console closed first) is closed, not left "never awaited".
+        task.add_done_callback(lambda _done: work.close())
 
     @staticmethod
     async def _after(previous: asyncio.Task[None] | None, work: Coroutine[Any, Any, None]) -> None:

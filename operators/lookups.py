@@ -1,6 +1,7 @@
 """What every console does often, shared by the consoles of a process: the two reads of each frame (the session
-re-check and the conversation it names), coalesced so that each caller still gets a row read after its frame
-arrived (``chat.coalesce``), and the heartbeat, batched into one UPDATE (``chat.batching``)."""
+re-check and the conversation it names) and the queue snapshots of a console's welcome, coalesced so that each
+caller still gets rows read after it asked (``chat.coalesce``), and the heartbeat, batched into one UPDATE
+(``chat.batching``)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class Lookups:
     session_alive: Coalescer[str, bool]
     conversation: Coalescer[str, store.ConversationRow]
     heartbeat: Batcher[str, None]
+    queues: Coalescer[tuple[str, str], list[store.QueueItem]]
 
 
 def lookups_of(state: ChatState) -> Lookups:
@@ -34,5 +36,11 @@ def lookups_of(state: ChatState) -> Lookups:
             Coalescer(partial(sessions.alive_among, state.sessions)),
             Coalescer(partial(store.get_many, state.sessions)),
             Batcher(partial(sessions.heartbeat_many, state.sessions), HEARTBEAT_BATCH, "pnav-console-heartbeats"),
+            Coalescer(partial(_queues, state)),
         )
     return found
+
+
+async def _queues(state: ChatState, keys: list[tuple[str, str]]) -> dict[tuple[str, str], list[store.QueueItem]]:
+    """Each (force, category) queue asked for, read once."""
+    return {key: await store.queue(state.sessions, *key) for key in keys}

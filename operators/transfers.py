@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from chat import conversations, protocol
-from chat.db import utcnow
+from chat.db import single_read, utcnow
 from chat.models import FORCES, Conversation, Participant
 from chat.store import ConversationRow
 from escalation import audit
@@ -20,7 +20,7 @@ FORCE_NAMES = {"police": "la police nationale", "gendarmerie": "la gendarmerie n
 
 async def history(console: Console, conversation_id: str) -> list[dict[str, Any]]:
     """The transfer notes of a tchat, for the operator who receives it."""
-    async with console.state.sessions() as session:
+    async with single_read(console.state.sessions) as session:
         rows = await session.scalars(
             select(Transfer).where(Transfer.conversation_id == conversation_id).order_by(Transfer.id)
         )

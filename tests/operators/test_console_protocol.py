@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+import websockets
+
 from tests.client import start_tchat
-from tests.operators.staff import console_for, make
+from tests.operators.staff import ConsoleClient, console_for, make, session_cookie
 from tests.servers import LiveServer
 
 
@@ -62,3 +65,32 @@ async def test_flood_is_rate_limited_not_disconnected(staff_live: LiveServer) ->
     await console.send({"type": "take", "conversation": "doesnotexist"})
     assert (await console.expect("error"))["code"] == "unknown_conversation"
     await console.close()
+
+
+async def test_a_storage_failure_at_welcome_says_so_and_asks_to_reconnect(staff_live: LiveServer,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the database fails while a console opens (pool exhausted by thousands of consoles at once), the console
+    gets a French ``storage_unavailable`` and close code 1013 (try again), and the next attempt works."""
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from operators import console as console_module
+
+    staff = await make(staff_live, "agent.plein", "operator", "police")
+    cookie = await session_cookie(staff_live, staff)
+    original = console_module._open_conversations
+
+    async def exhausted(*_args: object) -> list[str]:
+        raise PoolTimeout("QueuePool limit reached")
+
+    monkeypatch.setattr(console_module, "_open_conversations", exhausted)
+    client = ConsoleClient(staff_live, cookie)
+    await client.connect()
+    error = await client.expect("error")
+    assert error["code"] == "storage_unavailable" and "reconnecte" in error["message"]
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await client.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+    monkeypatch.setattr(console_module, "_open_conversations", original)
+    again = ConsoleClient(staff_live, cookie)
+    assert (await again.connect())["type"] == "welcome"
+    await again.close()

@@ -46,3 +46,27 @@ async def test_a_failing_frame_does_not_block_its_lane() -> None:
     await asyncio.sleep(0.05 * UNIT)
     assert done == ["next"]
     await lanes.close()
+
+
+async def test_frames_left_waiting_at_close_are_closed_not_left_unawaited() -> None:
+    """Closing the lanes closes the frames whose turn never came (no "never awaited" warning); a frame already
+    running is left to finish (a message being committed is stored all the same)."""
+    import inspect
+
+    lanes = Lanes()
+    never = asyncio.Event()
+
+    async def frame() -> None:
+        await never.wait()
+
+    first, queued = frame(), frame()
+    lanes.submit("a", first)
+    lanes.submit("a", queued)
+    lonely = frame()
+    lanes.submit("b", lonely)  # cancelled before it ever starts
+    await lanes.close()
+    assert inspect.getcoroutinestate(queued) == inspect.getcoroutinestate(lonely) == inspect.CORO_CLOSED
+    assert inspect.getcoroutinestate(first) == inspect.CORO_SUSPENDED
+    never.set()
+    await asyncio.sleep(0.01 * UNIT)
+    assert inspect.getcoroutinestate(first) == inspect.CORO_CLOSED
