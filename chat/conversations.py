@@ -137,8 +137,6 @@ _TOUCHES = "chat.visitor_touches"
 
 async def visitor_gone(state: ChatState, conversation_id: str) -> None:
     """The visitor's socket closed: remember when (the sweeper marks a tchat abandoned after a long absence)."""
-    touches: Batcher[str, None] | None = state.extensions.get(_TOUCHES)
-    if touches is None:
-        touches = state.extensions[_TOUCHES] = Batcher(partial(store.touch_visitors, state.sessions), TOUCH_BATCH,
-                                                       "pnav-visitor-touches")
+    touches = state.extension(_TOUCHES, lambda: Batcher(partial(store.touch_visitors, state.sessions), TOUCH_BATCH,
+                                                        "pnav-visitor-touches"))
     await touches.submit(conversation_id)

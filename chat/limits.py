@@ -85,13 +85,9 @@ def _setting(state: ChatState, name: str, default: int) -> int:
 
 def limits_of(state: ChatState) -> SourceLimits:
     """The process's limits, made on first use. The test environment has none unless PNAV_… asks for them."""
-    limits = state.extensions.get("chat.limits")
-    if not isinstance(limits, SourceLimits):
-        testing = state.settings.environment == "test"
-        limits = SourceLimits(
-            _setting(state, "PNAV_TCHATS_PER_HOUR_PER_SOURCE", 0 if testing else TCHATS_PER_HOUR),
-            _setting(state, "PNAV_SOCKETS_PER_SOURCE", 0 if testing else SOCKETS_PER_SOURCE),
-            _setting(state, "PNAV_LOGINS_PER_15_MINUTES_PER_SOURCE", 0 if testing else LOGINS_PER_15_MINUTES),
-        )
-        state.extensions["chat.limits"] = limits
-    return limits
+    testing = state.settings.environment == "test"
+    return state.extension("chat.limits", lambda: SourceLimits(
+        _setting(state, "PNAV_TCHATS_PER_HOUR_PER_SOURCE", 0 if testing else TCHATS_PER_HOUR),
+        _setting(state, "PNAV_SOCKETS_PER_SOURCE", 0 if testing else SOCKETS_PER_SOURCE),
+        _setting(state, "PNAV_LOGINS_PER_15_MINUTES_PER_SOURCE", 0 if testing else LOGINS_PER_15_MINUTES),
+    ))

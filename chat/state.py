@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
@@ -12,6 +13,8 @@ from chat.broker import Broker
 from chat.presence import Presence
 from chat.settings import Settings
 from chat.writer import MessageWriter
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -25,6 +28,13 @@ class ChatState:
     writer: MessageWriter | None = None
     # Other packages keep their per-process helpers here (rate limiters, key material), by package name.
     extensions: dict[str, Any] = field(default_factory=dict)
+
+    def extension(self, name: str, make: Callable[[], T]) -> T:
+        """The per-process helper kept under ``name`` (a package's name), made by ``make()`` on first use."""
+        found: T | None = self.extensions.get(name)
+        if found is None:
+            found = self.extensions[name] = make()
+        return found
 
 
 def state_of(conn: HTTPConnection) -> ChatState:

@@ -62,10 +62,7 @@ _TOKENS = "chat.visitor_tokens"
 
 def _tokens(state: ChatState) -> Coalescer[str, store.ConversationRow]:
     """Token lookups of visitors saying hello at the same moment (a reconnect storm) share one query."""
-    tokens: Coalescer[str, store.ConversationRow] | None = state.extensions.get(_TOKENS)
-    if tokens is None:
-        tokens = state.extensions[_TOKENS] = Coalescer(partial(store.by_token_hashes, state.sessions))
-    return tokens
+    return state.extension(_TOKENS, lambda: Coalescer(partial(store.by_token_hashes, state.sessions)))
 
 
 class VisitorSocket:

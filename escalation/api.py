@@ -86,10 +86,7 @@ async def pending(request: Request) -> Response:
 
 
 def _limiter(state: ChatState) -> KeyedLimiter:
-    limiter = state.extensions.get(_LIMITER)
-    if not isinstance(limiter, KeyedLimiter):
-        limiter = state.extensions[_LIMITER] = KeyedLimiter(FOLLOWUP_RATE, FOLLOWUP_BURST)
-    return limiter
+    return state.extension(_LIMITER, lambda: KeyedLimiter(FOLLOWUP_RATE, FOLLOWUP_BURST))
 
 
 def _peer_key(state: ChatState, request: Request) -> str:

@@ -146,9 +146,4 @@ def load(settings: Settings) -> EscalationConfig:
 
 def of(state: ChatState) -> EscalationConfig:
     """The configuration of this process, loaded on first use (the startup check loads it before any request)."""
-    found = state.extensions.get(EXTENSION)
-    if isinstance(found, EscalationConfig):
-        return found
-    loaded = load(state.settings)
-    state.extensions[EXTENSION] = loaded
-    return loaded
+    return state.extension(EXTENSION, lambda: load(state.settings))

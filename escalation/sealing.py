@@ -45,10 +45,7 @@ async def seal_connection(state: ChatState, conversation_id: str, address: str) 
 
 
 def _sealer_of(state: ChatState) -> Batcher[dict[str, object], None]:
-    sealer: Batcher[dict[str, object], None] | None = state.extensions.get(EXTENSION)
-    if sealer is None:
-        sealer = state.extensions[EXTENSION] = Batcher(partial(_store, state), MAX_BATCH, "pnav-sealer")
-    return sealer
+    return state.extension(EXTENSION, lambda: Batcher(partial(_store, state), MAX_BATCH, "pnav-sealer"))
 
 
 async def _store(state: ChatState, rows: list[dict[str, object]]) -> list[BaseException | None]:

@@ -30,15 +30,12 @@ class Lookups:
 
 
 def lookups_of(state: ChatState) -> Lookups:
-    found: Lookups | None = state.extensions.get(EXTENSION)
-    if found is None:
-        found = state.extensions[EXTENSION] = Lookups(
-            Coalescer(partial(sessions.alive_among, state.sessions)),
-            Coalescer(partial(store.get_many, state.sessions)),
-            Batcher(partial(sessions.heartbeat_many, state.sessions), HEARTBEAT_BATCH, "pnav-console-heartbeats"),
-            Coalescer(partial(_queues, state)),
-        )
-    return found
+    return state.extension(EXTENSION, lambda: Lookups(
+        Coalescer(partial(sessions.alive_among, state.sessions)),
+        Coalescer(partial(store.get_many, state.sessions)),
+        Batcher(partial(sessions.heartbeat_many, state.sessions), HEARTBEAT_BATCH, "pnav-console-heartbeats"),
+        Coalescer(partial(_queues, state)),
+    ))
 
 
 async def _queues(state: ChatState, keys: list[tuple[str, str]]) -> dict[tuple[str, str], list[store.QueueItem]]:

@@ -55,10 +55,7 @@ class Roster:
 
 
 def roster_of(state: ChatState) -> Roster:
-    found: Roster | None = state.extensions.get(EXTENSION)
-    if found is None:
-        found = state.extensions[EXTENSION] = Roster(state)
-    return found
+    return state.extension(EXTENSION, lambda: Roster(state))
 
 
 async def console_heartbeats(state: ChatState) -> None:

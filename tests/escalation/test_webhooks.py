@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
+from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat.db import utcnow
+from chat.state import ChatState
 from escalation import config, webhooks
 from escalation.config import Webhook
 from escalation.models import Signalement, WebhookDelivery
@@ -58,6 +60,7 @@ async def test_outbox_retries_then_delivers_signed(sessions: async_sessionmaker[
     """A 503 schedules a retry 30 s later; the next attempt is delivered with a valid signature; none is lost."""
     cfg = replace(CONFIG, webhooks={"commissariat_police-75111-01": Webhook(receiver.url, SECRET)})
     state: Any = SimpleNamespace(sessions=sessions, extensions={config.EXTENSION: cfg})
+    state.extension = partial(ChatState.extension, state)  # the real lookup, over this state's extensions
     conversation_id = await tchat(sessions, closed_days_ago=None)
     signalement_id = await signalement(sessions, conversation_id, closed_days_ago=None)
     async with sessions.begin() as session:
