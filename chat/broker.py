@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Protocol
 
 log = logging.getLogger("pnav.broker")
@@ -89,6 +89,20 @@ class Subscription:
             self._gap = False
             raise SubscriberGap
         return None
+
+    async def drain(self, on_event: Callable[[str], Awaitable[None]], on_gap: Callable[[], Awaitable[None]]) -> None:
+        """Hand every pending event to ``on_event`` (a gap to ``on_gap``) and return once none is left; raises
+        SubscriberOverflow. Nothing is awaited between finding the buffer empty and returning: a reader that marks
+        its drain over right after this returns misses no event, the next one starts a new drain (``on_ready``)."""
+        while True:
+            try:
+                event = self.get_nowait()
+            except SubscriberGap:
+                await on_gap()
+                continue
+            if event is None:
+                return
+            await on_event(event)
 
     async def get(self) -> str:
         while (event := self.get_nowait()) is None:

@@ -156,15 +156,16 @@ class ByKeys:
 
     async def rows(self, sessions: async_sessionmaker[AsyncSession], keys: Sequence[str],
                    **params: Any) -> Sequence[AnyRow]:
-        async with autocommit_engine(sessions).connect() as connection:
-            return (await connection.execute(*self._bound(connection.dialect.name, keys, params))).all()
+        return await fetch(sessions, *self._bound(sessions, keys, params))
 
     async def run(self, sessions: async_sessionmaker[AsyncSession], keys: Sequence[str], **params: Any) -> None:
         """For a statement that returns no rows (an UPDATE)."""
         async with autocommit_engine(sessions).connect() as connection:
-            await connection.execute(*self._bound(connection.dialect.name, keys, params))
+            await connection.execute(*self._bound(sessions, keys, params))
 
-    def _bound(self, dialect: str, keys: Sequence[str], params: dict[str, Any]) -> tuple[Executable, dict[str, Any]]:
+    def _bound(self, sessions: async_sessionmaker[AsyncSession], keys: Sequence[str],
+               params: dict[str, Any]) -> tuple[Executable, dict[str, Any]]:
+        dialect = sessions.kw["bind"].dialect.name
         statement = self._statements.get(dialect)
         if statement is None:
             statement = self._statements[dialect] = self._build(dialect)

@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from chat import conversations, hooks, store
-from chat.broker import SubscriberGap, SubscriberOverflow, Subscription
+from chat.broker import SubscriberOverflow, Subscription
 from chat.coalesce import Coalescer
 from chat.db import utcnow
 from chat.limits import TOO_MANY_SOCKETS, limits_of
@@ -203,22 +203,12 @@ class VisitorSocket:
         sub = self.sub
         try:
             async with self.delivery:
-                while True:
-                    try:
-                        raw = sub.get_nowait()
-                    except SubscriberGap:
-                        await self._replay()
-                        continue
-                    if raw is None:
-                        self.drainer = None  # before any await: the next event starts a new drain
-                        return
-                    await self._on_event(raw, sub)
+                await sub.drain(lambda raw: self._on_event(raw, sub), self._replay)
+                self.drainer = None  # before any await: the next event starts a new drain
         except SubscriberOverflow:
-            self.drainer = None
             await self._close(CLOSE_TOO_SLOW)  # the socket's own task then reads the disconnect and ends
         except SQLAlchemyError as exc:
             # The replay could not be read: say so in French, as at hello; the client reconnects and resumes.
-            self.drainer = None
             log.warning("visitor replay failed: %s", type(exc).__name__)
             with contextlib.suppress(RuntimeError, OSError):
                 await self.send({"type": "error", "code": "storage_unavailable", "message": UNAVAILABLE,
@@ -226,8 +216,10 @@ class VisitorSocket:
             await self._close(CLOSE_TOO_SLOW)
         except (WebSocketDisconnect, RuntimeError, OSError):
             # The socket is gone: the client reconnects and resumes by seq.
-            self.drainer = None
             await self._close(CLOSE_TOO_SLOW)
+        finally:
+            if self.drainer is asyncio.current_task():
+                self.drainer = None
 
     async def _on_event(self, raw: str, sub: Subscription) -> None:
         frame = orjson.loads(raw)  # our own events: the fast parser

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from chat import conversations, protocol, store
-from chat.broker import SubscriberGap, SubscriberOverflow, Subscription
+from chat.broker import SubscriberOverflow, Subscription
 from chat.db import single_read
 from chat.models import CATEGORIES, Conversation, Participant
 from chat.origin import origin_allowed
@@ -150,16 +150,8 @@ class Console:
         """Forward broker events until none is left, then end: an idle console holds no task but its own."""
         try:
             async with self.events:
-                while True:
-                    try:
-                        event = self.sub.get_nowait()
-                    except SubscriberGap:
-                        await _resync(self)
-                        continue
-                    if event is None:
-                        self._drainer = None  # before any await: the next event starts a new drain
-                        return
-                    await _forward(self, event)
+                await self.sub.drain(lambda event: _forward(self, event), lambda: _resync(self))
+                self._drainer = None  # before any await: the next event starts a new drain
         except SubscriberOverflow:
             # The console stopped reading and missed events: it reconnects and resumes every tab by seq.
             await self.close(CLOSE_OVERFLOW)
