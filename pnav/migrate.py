@@ -1,19 +1,20 @@
-"""Bring a database to the latest schema with the migrations under alembic/."""
+"""Bring a database to the latest schema with the migrations under ``pnav/migrations/`` (shipped in the wheel)."""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-
-from alembic.config import Config
+from pathlib import Path
 
 from alembic import command
-from chat.settings import PROJECT_ROOT
+from alembic.config import Config
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config(database_url: str) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config
 

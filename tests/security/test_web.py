@@ -138,7 +138,7 @@ def test_scripts_never_inject_html() -> None:
         text = script.read_text()
         for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
             assert sink not in text, (script.name, sink)
-    templates = list(Path(PROJECT_ROOT, "templates").rglob("*.html"))
+    templates = list(Path(PROJECT_ROOT, "pnav", "templates").rglob("*.html"))
     for template in templates:
         text = template.read_text()
         assert "|safe" not in text.replace(" ", "") and "autoescape false" not in text, template.name
