@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-VAR_DIR = PROJECT_ROOT / "var"
+# Where development state lives (SQLite file, generated development secrets): PNAV_VAR_DIR, else ``var/`` under the
+# directory pnav is started from. Never next to the code: an installed pnav would write into site-packages.
+VAR_DIR = Path(os.environ.get("PNAV_VAR_DIR") or "var").absolute()
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{VAR_DIR / 'pnav.sqlite3'}"
+# Who may read /metrics by default: the machine itself (a Prometheus on the host, or an SSH tunnel).
+LOOPBACK = ("127.0.0.0/8", "::1/128")
 
 
 class ConfigurationError(Exception):
@@ -30,12 +37,36 @@ def _dev_secret(name: str) -> str:
     return stored[name]
 
 
-@dataclass(frozen=True)
+def _networks(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """Comma-separated addresses or CIDRs, checked here so that a typo stops the start instead of trusting nobody
+    (or everybody) in silence; returned in their normal form (``127.0.0.1/32``)."""
+    raw = env.get(name)
+    if raw is None:
+        return default
+    networks: list[str] = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ConfigurationError(f"{name} must list IP addresses or networks (CIDR), not {item!r}") from None
+    return tuple(networks)
+
+
+def _without_password(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy knows (memory://): it carries no password
+        return url if "@" not in url else "***"
+
+
+@dataclass(frozen=True, repr=False)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str = "memory://"
     environment: str = "development"
-    secret_key: str = ""
+    secret_key: str = field(default="", repr=False)
     # Frames above this size are refused: a chat message is text typed on a phone; 16 KiB leaves room for
     # JSON escaping of a 4,000-character message while keeping a hostile client from making us parse megabytes.
     max_frame_bytes: int = 16_384
@@ -60,11 +91,30 @@ class Settings:
     visitor_send_rate: int = 2
     visitor_send_burst: int = 10
     trusted_origins: tuple[str, ...] = field(default_factory=tuple)
-    extra: Mapping[str, str] = field(default_factory=dict)
+    # The reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or CIDRs). None by
+    # default: a visitor who sends those headers straight to pnav must not choose the address that is sealed or
+    # counted against the limits.
+    forwarded_allow_ips: tuple[str, ...] = field(default_factory=tuple)
+    # Who may read /metrics, checked against the client address as derived above (see chat/metrics.py).
+    metrics_allow_ips: tuple[str, ...] = LOOPBACK
+    # Every PNAV_ variable, secrets included (contact key, webhooks): never shown by repr.
+    extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def development(self) -> bool:
         return self.environment == "development"
+
+    def __repr__(self) -> str:
+        """Settings end up in tracebacks and debug logs: no secret, no password inside a URL."""
+        shown = []
+        for f in fields(self):
+            if not f.repr:
+                continue
+            value = getattr(self, f.name)
+            if f.name in ("database_url", "redis_url"):
+                value = _without_password(value)
+            shown.append(f"{f.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -94,6 +144,8 @@ class Settings:
             visitor_send_rate=_int(env, "PNAV_VISITOR_SEND_RATE", cls.visitor_send_rate),
             visitor_send_burst=_int(env, "PNAV_VISITOR_SEND_BURST", cls.visitor_send_burst),
             trusted_origins=origins,
+            forwarded_allow_ips=_networks(env, "PNAV_FORWARDED_ALLOW_IPS", ()),
+            metrics_allow_ips=_networks(env, "PNAV_METRICS_ALLOW_IPS", LOOPBACK),
             extra={k: v for k, v in env.items() if k.startswith("PNAV_")},
         )
 

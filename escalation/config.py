@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import secrets
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chat import settings as chat_settings
 from chat.settings import VAR_DIR, ConfigurationError, Settings
 from chat.state import ChatState
 from escalation import crypto
@@ -89,6 +91,11 @@ def _seal_key(settings: Settings) -> bytes:
             crypto.load_public_key(pem)
         except ValueError:
             raise ConfigurationError("PNAV_SEAL_PUBLIC_KEY is not an X25519 public key in PEM form") from None
+        if settings.environment == "production":
+            found = private_key_on_server(settings, Path(path))
+            if found:
+                raise ConfigurationError(f"a sealing private key is readable on this server ({found}): it must stay "
+                                         "offline, with the people who run `pnav escalation unseal`; move it away")
         return pem
     if settings.environment == "production":
         raise ConfigurationError("PNAV_SEAL_PUBLIC_KEY is required in production (path to the sealing public key)")
@@ -104,6 +111,55 @@ def _seal_key(settings: Settings) -> bytes:
         print(f"pnav (development): sealing key pair created; the private key is {DEV_SEAL_PRIVATE} — in production"
               " it must never be on the server", file=sys.stderr)
     return DEV_SEAL_PUBLIC.read_bytes()
+
+
+# A PEM key file is a few hundred bytes: larger files are not read (a log or a database next to the key).
+_KEY_FILE_MAX_BYTES = 64 * 1024
+
+
+def _holds_private_key(data: bytes) -> bool:
+    """True when ``data`` is an unencrypted X25519 private key in PEM form (what `pnav escalation keygen` writes)."""
+    if b"PRIVATE KEY" not in data:
+        return False
+    try:
+        crypto.load_private_key(data)
+    except (ValueError, TypeError):  # another kind of key, or a passphrase-protected one
+        return False
+    return True
+
+
+def _readable_key_file(path: Path) -> bool:
+    try:
+        if not path.is_file() or path.stat().st_size > _KEY_FILE_MAX_BYTES:
+            return False
+        return _holds_private_key(path.read_bytes())
+    except OSError:  # not readable by this process: exactly what is asked
+        return False
+
+
+def private_key_on_server(settings: Settings, public_path: Path) -> str | None:
+    """Where this process can read a sealing private key, or None.
+
+    "Readable on the server" means readable by the pnav process itself, in the places a deployment puts keys by
+    mistake: a ``PNAV_`` variable holding a PEM private key or naming a file that holds one (``PNAV_SEAL_PRIVATE_KEY``
+    is the obvious one), and any file of the directory of ``PNAV_SEAL_PUBLIC_KEY``, of the var directory and of the
+    working directory. Any X25519 private key counts, not only the configured key's half: an older key still opens
+    the addresses it sealed. Elsewhere on the disk is the administrator's care (deploy/README.md)."""
+    for name, value in sorted(settings.extra.items()):
+        if _holds_private_key(value.encode()):
+            return f"the variable {name}"
+        if value.startswith("/") and "\n" not in value and _readable_key_file(Path(value)):
+            return f"{value}, named by {name}"
+    places = [public_path.absolute().parent, chat_settings.VAR_DIR, Path.cwd()]
+    for folder in dict.fromkeys(places):
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if _readable_key_file(Path(entry.path)):
+                return entry.path
+    return None
 
 
 def _webhooks(settings: Settings) -> dict[str, Webhook]:

@@ -46,4 +46,5 @@ def csrf_failed() -> Response:
 
 
 def cookie_secure(conn: HTTPConnection) -> bool:
-    return state_of(conn).settings.environment == "production"
+    """Secure in production, and whenever the page came over TLS (directly or through a trusted proxy)."""
+    return state_of(conn).settings.environment == "production" or conn.url.scheme == "https"

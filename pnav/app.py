@@ -12,6 +12,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from chat.broker import create_broker
 from chat.db import create_engine, session_factory
@@ -76,6 +77,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     middleware.insert(0, Middleware(SecurityHeaders, hsts=settings.environment == "production"))
     middleware.insert(0, Middleware(DirectSockets))
+    if settings.forwarded_allow_ips:
+        # Outermost, before DirectSockets: every HTTP request and WebSocket sees the client address and scheme the
+        # trusted proxy vouches for (sealing, per-source limits, the Origin check, Secure cookies). Added here rather
+        # than by the server so that `pnav serve`, the tests' servers and any ASGI server behave alike.
+        middleware.insert(0, Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.forwarded_allow_ips)))
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                      exception_handlers=dict(exception_handlers))
 

@@ -25,28 +25,33 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from pnav import logs
-    from pnav.websocket_protocol import WEBSOCKET_SETTINGS
+    from pnav.serving import SERVER_SETTINGS, is_loopback
+    from pnav.websocket_protocol import reliance_problems
 
     settings = Settings.from_env()
+    if settings.environment != "production" and not is_loopback(args.host) and not args.not_production:
+        # Outside production pnav generates its secrets (the private sealing key included) and sets non-Secure
+        # cookies: fine on a developer's machine, never on an interface others reach.
+        print(f"pnav: PNAV_ENV={settings.environment} serves on loopback only; refusing --host {args.host}. "
+              "Set PNAV_ENV=production with its secrets (deploy/README.md), or add --i-know-this-is-not-production.",
+              file=sys.stderr)
+        return 2
+    problems = reliance_problems()
+    if problems:
+        print(f"pnav: the installed uvicorn {uvicorn.__version__} / websockets lack what pnav's WebSocket protocol "
+              f"relies on: {'; '.join(problems)}. Install the pinned versions: pip install --require-hashes "
+              "-r requirements.txt", file=sys.stderr)
+        return 2
     if args.workers > 1 and settings.redis_url.startswith("memory://"):
         # Each worker would have its own in-process broker: a visitor and an operator on two workers would never
         # hear each other. Several processes need Redis for fan-out and presence.
         print("pnav: --workers > 1 needs PNAV_REDIS_URL=redis://… (the in-process broker cannot span processes)",
               file=sys.stderr)
         return 2
-    if not settings.development and settings.environment == "production" and args.host not in ("127.0.0.1", "::1"):
+    if settings.environment == "production" and not is_loopback(args.host):
         print("pnav: serving directly on a public interface; put it behind a TLS proxy (see deploy/)", file=sys.stderr)
-    uvicorn.run(
-        "pnav.asgi:app",
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_config=logs.config(),
-        access_log=False,
-        server_header=False,
-        proxy_headers=False,
-        **WEBSOCKET_SETTINGS,
-    )
+    uvicorn.run("pnav.asgi:app", host=args.host, port=args.port, workers=args.workers, log_config=logs.config(),
+                **SERVER_SETTINGS)
     return 0
 
 
@@ -88,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--i-know-this-is-not-production", dest="not_production", action="store_true",
+                       help="serve a development or test configuration on a non-loopback interface anyway")
     serve.set_defaults(handler=_serve)
     sub.add_parser("migrate", help="bring the database to the latest schema").set_defaults(handler=_migrate)
     for name, (_module, _function, help_text) in DELEGATED.items():

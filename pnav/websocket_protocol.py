@@ -12,10 +12,13 @@ closing and every ASGI rule stay uvicorn's and websockets'.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from typing import Any
 
+import uvicorn
 from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from uvicorn.server import ServerState
 from websockets.http11 import Request
 from websockets.protocol import Protocol
 
@@ -133,3 +136,53 @@ WEBSOCKET_SETTINGS: dict[str, Any] = {
     "ws_ping_interval": 20.0,
     "ws_ping_timeout": 20.0,
 }
+
+
+def reliance_problems(protocol: type[WebSocketsSansIOProtocol] = LeanWebSocketProtocol) -> list[str]:
+    """What the installed uvicorn and websockets lack of what ``LeanWebSocketProtocol`` relies on (empty: all there).
+
+    The subclass reaches below uvicorn's public surface: it replaces two attributes uvicorn's ``__init__`` sets, drops
+    two that ``handle_connect`` sets, swaps websockets' frame parser, and relies on uvicorn's ``pause_writing`` (0.52.4)
+    for back-pressure and on its keepalive pings (0.44). A version that moved any of them would start and then lose
+    back-pressure or pings in silence, so ``pnav serve`` builds one protocol object as uvicorn would and checks."""
+    problems: list[str] = []
+    for name in ("handle_connect", "send", "pause_writing", "resume_writing", "start_keepalive", "connection_lost"):
+        if not callable(getattr(WebSocketsSansIOProtocol, name, None)):
+            problems.append(f"uvicorn's WebSocketsSansIOProtocol has no {name}()")
+    if not inspect.isgeneratorfunction(getattr(Protocol, "parse", None)):
+        problems.append("websockets.protocol.Protocol.parse is not the frame parser generator pnav restarts")
+    loop = asyncio.new_event_loop()
+    try:
+        config = uvicorn.Config(app=_no_app, lifespan="off", proxy_headers=False, log_config=None,
+                                **{**WEBSOCKET_SETTINGS, "ws": protocol})
+        config.load()
+        plain = WebSocketsSansIOProtocol(config, ServerState(), {}, _loop=loop)
+        lean = protocol(config, ServerState(), {}, _loop=loop)
+    except Exception as exc:
+        return [*problems, f"uvicorn cannot build pnav's WebSocket protocol ({type(exc).__name__}: {exc})"]
+    finally:
+        loop.close()
+    for name in ("queue", "writable", "conn", "handshake_complete", "ping_interval"):
+        if name not in vars(plain):
+            problems.append(f"uvicorn's WebSocketsSansIOProtocol no longer sets self.{name}")
+    if getattr(plain, "ping_interval", None) != WEBSOCKET_SETTINGS["ws_ping_interval"]:
+        problems.append("uvicorn's WebSocketsSansIOProtocol does not send keepalive pings (uvicorn >= 0.44 does)")
+    for name in ("reader", "parser"):
+        if not hasattr(getattr(plain, "conn", None), name):
+            problems.append(f"websockets' ServerProtocol has no {name} (pnav swaps its parser after the handshake)")
+    if not hasattr(getattr(getattr(plain, "conn", None), "reader", None), "buffer"):
+        problems.append("websockets' StreamReader has no buffer")
+    if not isinstance(getattr(lean, "writable", None), Gate) or not isinstance(getattr(lean, "queue", None), Inbox):
+        problems.append("pnav's protocol did not replace uvicorn's queue and writable")
+    else:
+        lean.pause_writing()
+        paused = not lean.writable.is_set()
+        lean.resume_writing()
+        if not paused or not lean.writable.is_set():
+            problems.append("uvicorn's WebSocket protocol ignores pause_writing: a client that stops reading would "
+                            "grow the server's memory (uvicorn >= 0.52.4 honours it)")
+    return problems
+
+
+async def _no_app(scope: Any, receive: Any, send: Any) -> None:
+    """The application of the protocol built for the check: never called (no connection is made)."""

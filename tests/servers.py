@@ -21,7 +21,7 @@ import uvicorn
 
 from chat.settings import Settings
 from pnav.app import create_app
-from pnav.websocket_protocol import WEBSOCKET_SETTINGS
+from pnav.serving import SERVER_SETTINGS
 
 T = TypeVar("T")
 
@@ -107,8 +107,8 @@ class LiveServer:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.ws_base = f"ws://127.0.0.1:{self.port}"
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
-                                lifespan="on", **WEBSOCKET_SETTINGS)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
+                                **SERVER_SETTINGS)
         self.server = uvicorn.Server(config)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread = threading.Thread(target=self._serve, daemon=True)

@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
+from chat import settings as chat_settings
 from chat.settings import ConfigurationError, Settings
 from escalation import codes, config, crypto
 from pnav.app import create_app
@@ -58,11 +61,12 @@ def test_production_requires_keys(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="PNAV_SEAL_PUBLIC_KEY"):
         config.load(production)
     private_pem, public_pem = crypto.generate_keypair()
-    (tmp_path / "private.pem").write_bytes(private_pem)
+    (tmp_path / "offline").mkdir()
+    (tmp_path / "offline" / "private.pem").write_bytes(private_pem)
     (tmp_path / "public.pem").write_bytes(public_pem)
     with pytest.raises(ConfigurationError, match="private key"):
         config.load(Settings(environment="production", secret_key="s" * 40,
-                             extra={**base, "PNAV_SEAL_PUBLIC_KEY": str(tmp_path / "private.pem")}))
+                             extra={**base, "PNAV_SEAL_PUBLIC_KEY": str(tmp_path / "offline" / "private.pem")}))
     with pytest.raises(ConfigurationError, match="PNAV_CONTACT_KEY"):
         config.load(Settings(environment="production", secret_key="s" * 40,
                              extra={"PNAV_SEAL_PUBLIC_KEY": str(tmp_path / "public.pem")}))
@@ -80,3 +84,40 @@ def test_app_refuses_to_start_in_production_without_keys(tmp_path: Path) -> None
     with pytest.raises(SystemExit) as exited:
         asyncio.run(server.serve())
     assert exited.value.code != 0 and not server.started
+
+
+def _production(tmp_path: Path, **extra: str) -> Settings:
+    private, public = crypto.generate_keypair()
+    (tmp_path / "keys").mkdir(exist_ok=True)
+    (tmp_path / "keys" / "public.pem").write_bytes(public)
+    (tmp_path / "offline.pem").write_bytes(private)
+    env = {"PNAV_ENV": "production", "PNAV_SECRET_KEY": "p" * 40,
+           "PNAV_CONTACT_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+           "PNAV_SEAL_PUBLIC_KEY": str(tmp_path / "keys" / "public.pem"), **extra}
+    return Settings.from_env(env)
+
+
+def test_production_refuses_a_readable_private_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Production starts with the public key alone, and refuses when a sealing private key is readable: next to
+    the public key, in the var directory, in a PNAV_ variable, or in a file a PNAV_ variable names."""
+    for folder in ("var", "cwd"):
+        (tmp_path / folder).mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    monkeypatch.setattr(chat_settings, "VAR_DIR", tmp_path / "var")
+    config.load(_production(tmp_path))
+    offline = (tmp_path / "offline.pem").read_bytes()
+    for place in (tmp_path / "keys" / "private.pem", tmp_path / "var" / "dev-seal-private.pem",
+                  tmp_path / "cwd" / "seal.key"):
+        place.write_bytes(offline)
+        with pytest.raises(ConfigurationError, match=str(place)):
+            config.load(_production(tmp_path))
+        place.unlink()
+    with pytest.raises(ConfigurationError, match="PNAV_SEAL_PRIVATE_KEY"):
+        config.load(_production(tmp_path, PNAV_SEAL_PRIVATE_KEY=offline.decode()))
+    with pytest.raises(ConfigurationError, match="PNAV_SEAL_PRIVATE_KEY"):
+        config.load(_production(tmp_path, PNAV_SEAL_PRIVATE_KEY=str(tmp_path / "offline.pem")))
+    # Another kind of private key (a TLS key) next to the public key is not a sealing key.
+    tls = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    (tmp_path / "keys" / "tls.key").write_bytes(tls)
+    config.load(_production(tmp_path))

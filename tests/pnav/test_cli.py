@@ -29,3 +29,63 @@ def test_production_without_secret_refused() -> None:
     """In production a missing PNAV_SECRET_KEY stops the command with a one-line reason."""
     result = run("migrate", env={"PNAV_ENV": "production", "PATH": "/usr/bin:/bin"})
     assert result.returncode == 2 and "PNAV_SECRET_KEY" in result.stderr and "Traceback" not in result.stderr
+
+
+def _env(**extra: str) -> dict[str, str]:
+    return {"PATH": "/usr/bin:/bin", "PNAV_ENV": "test", **extra}
+
+
+def test_public_host_refused_outside_production() -> None:
+    """Outside production `pnav serve` refuses a non-loopback --host unless told it knowingly is not production."""
+    for environment in ("development", "test"):
+        result = run("serve", "--host", "0.0.0.0", "--port", "9", env=_env(PNAV_ENV=environment))
+        assert result.returncode == 2 and "--i-know-this-is-not-production" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_loopback_hosts_are_loopback() -> None:
+    """127.0.0.0/8, ::1 and localhost count as loopback; a name or a public address does not."""
+    from pnav.serving import is_loopback
+
+    assert all(is_loopback(h) for h in ("127.0.0.1", "127.0.0.9", "::1", "[::1]", "localhost"))
+    assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "192.0.2.1", "example.org", ""))
+
+
+def test_serve_refuses_a_uvicorn_without_back_pressure() -> None:
+    """With a uvicorn whose WebSocket protocol ignores pause_writing, `pnav serve` refuses to start and says why."""
+    code = ("import asyncio, sys\n"
+            "from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol as P\n"
+            "P.pause_writing = asyncio.Protocol.pause_writing\n"
+            "from pnav.cli import main\n"
+            "sys.exit(main(['serve', '--port', '9']))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=_env())
+    assert result.returncode == 2 and "pause_writing" in result.stderr and "requirements.txt" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_installed_protocol_has_what_pnav_relies_on() -> None:
+    """The pinned uvicorn and websockets pass the start-up check; a protocol that keeps uvicorn's queue does not."""
+    from pnav.websocket_protocol import LeanWebSocketProtocol, reliance_problems
+
+    assert reliance_problems() == []
+
+    class Forgetful(LeanWebSocketProtocol):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super(LeanWebSocketProtocol, self).__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    assert any("queue" in problem for problem in reliance_problems(Forgetful))
+
+
+def test_settings_repr_shows_no_secret() -> None:
+    """repr(Settings) (tracebacks, debug logs) shows no secret key, no PNAV_ secret and no password of a URL."""
+    from chat.settings import Settings
+
+    settings = Settings.from_env({
+        "PNAV_ENV": "test", "PNAV_SECRET_KEY": "s3cr3t-" + "k" * 40, "PNAV_CONTACT_KEY": "contact-key-value",
+        "PNAV_WEBHOOKS": '{"x": {"url": "https://h", "secret": "webhook-secret-value"}}',
+        "PNAV_DATABASE_URL": "postgresql+asyncpg://pnav:db-password@127.0.0.1/pnav",
+        "PNAV_REDIS_URL": "redis://:redis-password@127.0.0.1:6379/0"})
+    shown = f"{settings!r} {settings!s} {[settings]}"
+    for secret in ("s3cr3t-", "contact-key-value", "webhook-secret-value", "db-password", "redis-password"):
+        assert secret not in shown
+    assert "127.0.0.1/pnav" in shown and "environment='test'" in shown
