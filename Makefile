@@ -5,12 +5,14 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run install assets migrate demo test lint unit browser loadtest bench clean
+.PHONY: run install assets migrate demo test lint unit browser loadtest bench dist upgrade clean
 
-$(BIN)/.installed: pyproject.toml
+# Dependencies come from the hashed lock (requirements-dev.txt: runtime + dev tools, pip and setuptools included);
+# pnav itself is installed editable on top, without resolving anything again.
+$(BIN)/.installed: pyproject.toml requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -23,7 +25,11 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(BIN)/.installed assets
 
-assets: node_modules/.installed
+# The DSFR files pnav serves, copied from the pinned npm package into the package (chat/assets.py).
+chat/static/dsfr/VERSION: node_modules/.installed chat/assets.py
+	$(PYTHON) -m chat.assets
+
+assets: chat/static/dsfr/VERSION
 
 migrate: install
 	$(BIN)/pnav migrate
@@ -53,5 +59,20 @@ loadtest: install
 bench: install
 	$(BIN)/python -m loadtests.bench
 
+# A wheel and an sdist under dist/ carrying migrations, templates, routing data and the DSFR files.
+dist: install
+	rm -rf dist build
+	$(BIN)/python -m build --no-isolation --outdir dist
+
+# Refresh the locks to the newest versions pyproject.toml allows, then reinstall (README: checking an upgrade).
+upgrade: install
+	$(BIN)/pip-compile --quiet --upgrade --extra dev $(LOCK_FLAGS) --output-file requirements-dev.txt pyproject.toml
+	$(BIN)/pip-compile --quiet --upgrade $(LOCK_FLAGS) --constraint requirements-dev.txt \
+	  --output-file requirements.txt pyproject.toml
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+
+LOCK_FLAGS := --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+
 clean:
-	rm -rf $(VENV) node_modules var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) node_modules var .mypy_cache .ruff_cache .pytest_cache dist build chat/static/dsfr

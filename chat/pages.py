@@ -1,13 +1,13 @@
 """The visitor's pages (French, server-rendered) and the static files they need, all served by pnav itself.
 
-No page sets a cookie or loads anything from another host: the design system (DSFR) comes from the pinned npm
-package under ``node_modules/``, and only the files a page can ask for are exposed (an allowlist, not the package).
+No page sets a cookie or loads anything from another host: the design system (DSFR) is served from the copy of the
+pinned npm package inside pnav (``chat/static/dsfr/``, made by ``chat/assets.py``), and only the files a page can ask
+for are exposed (an allowlist, not the package).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from typing import Any, cast
 
@@ -17,7 +17,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 import routing
-from chat.settings import PROJECT_ROOT
+from chat.assets import ALLOWED as DSFR_ALLOWED
+from chat.assets import TARGET as DSFR_DIST
 from chat.state import state_of
 from chat.templating import templates
 from routing import Category
@@ -25,10 +26,6 @@ from routing import Category
 log = logging.getLogger("pnav.pages")
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-DSFR_DIST = PROJECT_ROOT / "node_modules" / "@gouvfr" / "dsfr" / "dist"
-# The DSFR files our pages use: the compiled stylesheet, the fonts and the icons it references. Nothing else of
-# the package (its scripts, favicons with the State's logo, analytics module) is reachable.
-DSFR_ALLOWED = re.compile(r"^(dsfr\.min\.css|fonts/[A-Za-z_-]+\.woff2?|icons/[a-z-]+/[a-z0-9-]+\.svg)$")
 # The package version is pinned in package-lock.json, so a day of browser cache is safe; a release that changes
 # the pin also restarts the server, and a one-day staleness of a stylesheet harms nobody.
 STATIC_CACHE = "public, max-age=86400"
@@ -159,7 +156,8 @@ class _CachedStatic(StaticFiles):
 
 
 if not DSFR_DIST.is_dir():
-    log.warning("DSFR is not installed (%s missing): run `npm ci`; pages will show without their styles", DSFR_DIST)
+    log.warning("DSFR is not installed (%s missing): run `make assets`; pages will show without their styles",
+                DSFR_DIST)
 
 routes: list[BaseRoute] = [
     Route("/", home, name="home"),
