@@ -13,6 +13,8 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Protocol
 
+from chat.metrics import GAP_OVERFLOW, GAP_UPSTREAM
+
 log = logging.getLogger("pnav.broker")
 
 
@@ -53,6 +55,7 @@ class Subscription:
             return
         if len(self._events) >= self._maxsize:
             self.overflowed = True
+            GAP_OVERFLOW.inc()
             self._events.clear()  # the reader will resync from the database: what it missed is no use now
         else:
             self._events.append(event)
@@ -60,6 +63,7 @@ class Subscription:
 
     def signal_gap(self) -> None:
         """Tell the reader that events may have been lost upstream (not its fault): it should resync."""
+        GAP_UPSTREAM.inc()
         self._gap = True
         self._wake()
 

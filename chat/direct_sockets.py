@@ -16,6 +16,8 @@ from starlette.routing import WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from chat.metrics import SOCKET_KINDS
+
 Endpoint = Callable[[WebSocket], Awaitable[None]]
 
 
@@ -28,7 +30,15 @@ class DirectSockets:
         if scope["type"] == "websocket":
             endpoint = self._lookup(scope).get(scope["path"])
             if endpoint is not None:
-                await endpoint(WebSocket(scope, receive, send))
+                gauge = SOCKET_KINDS.get(scope["path"])
+                if gauge is None:
+                    await endpoint(WebSocket(scope, receive, send))
+                    return
+                gauge.inc()
+                try:
+                    await endpoint(WebSocket(scope, receive, send))
+                finally:
+                    gauge.dec()
                 return
         await self.app(scope, receive, send)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass
 from functools import partial
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chat import store
 from chat.batching import Batcher
 from chat.db import UTCDateTime, autocommit_engine, utcnow
+from chat.metrics import COMMIT_SECONDS, MESSAGES_COMMITTED
 
 log = logging.getLogger("pnav.writer")
 
@@ -175,11 +177,20 @@ async def _one_by_one(sessions: async_sessionmaker[AsyncSession], batch: list[Pe
     return results
 
 
+async def _measured(sessions: async_sessionmaker[AsyncSession], batch: list[Pending]) -> list[Result]:
+    """``write_batch``, timed (pnav_commit_seconds) and counted (pnav_messages_committed_total) for /metrics."""
+    started = time.perf_counter()
+    results = await write_batch(sessions, batch)
+    COMMIT_SECONDS.observe(time.perf_counter() - started)
+    MESSAGES_COMMITTED.inc(sum(1 for r in results if isinstance(r, store.Appended) and not r.duplicate))
+    return results
+
+
 class MessageWriter(Batcher[Pending, store.Appended]):
     """The per-process writer: ``await writer.append(pending)`` returns once the message is committed."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], max_batch: int = MAX_BATCH) -> None:
-        super().__init__(partial(write_batch, sessions), max_batch, "pnav-message-writer")
+        super().__init__(partial(_measured, sessions), max_batch, "pnav-message-writer")
 
     async def append(self, pending: Pending) -> store.Appended:
         return await self.submit(pending)

@@ -19,6 +19,7 @@ from chat.db import create_engine, session_factory
 from chat.direct_sockets import DirectSockets
 from chat.errors import exception_handlers
 from chat.headers import SecurityHeaders
+from chat.metrics import watch_engine
 from chat.presence import create_presence, heartbeat
 from chat.settings import Settings
 from chat.state import ChatState
@@ -28,7 +29,8 @@ log = logging.getLogger("pnav")
 
 # Each package exposes ``routes`` and may expose ``background_tasks`` (coroutines taking the state, run for
 # the life of the process) and ``middleware``. Order matters for routes: more specific packages first.
-PACKAGE_MODULES = ("operators.stats.web", "operators.web", "escalation.web", "routing.web", "chat.pages", "chat.web")
+PACKAGE_MODULES = ("operators.stats.web", "operators.web", "escalation.web", "routing.web", "chat.pages", "chat.web",
+                   "chat.metrics_endpoint")
 
 Background = Callable[[ChatState], Awaitable[None]]
 
@@ -54,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url, pool_size=settings.db_pool_size,
                                max_overflow=settings.db_max_overflow)
+        watch_engine(engine)  # pnav_storage_errors_total
         broker = create_broker(settings.redis_url, settings.subscriber_queue_size)
         await broker.connect()
         presence = create_presence(settings.redis_url)
