@@ -142,7 +142,7 @@ def reliance_problems(protocol: type[WebSocketsSansIOProtocol] = LeanWebSocketPr
     """What the installed uvicorn and websockets lack of what ``LeanWebSocketProtocol`` relies on (empty: all there).
 
     The subclass reaches below uvicorn's public surface: it replaces two attributes uvicorn's ``__init__`` sets, drops
-    two that ``handle_connect`` sets, swaps websockets' frame parser, and relies on uvicorn's ``pause_writing`` (0.52.4)
+    two that ``handle_connect`` sets, swaps websockets' frame parser, and relies on uvicorn's ``pause_writing`` (0.52.1)
     for back-pressure and on its keepalive pings (0.44). A version that moved any of them would start and then lose
     back-pressure or pings in silence, so ``pnav serve`` builds one protocol object as uvicorn would and checks."""
     problems: list[str] = []
@@ -180,7 +180,7 @@ def reliance_problems(protocol: type[WebSocketsSansIOProtocol] = LeanWebSocketPr
         lean.resume_writing()
         if not paused or not lean.writable.is_set():
             problems.append("uvicorn's WebSocket protocol ignores pause_writing: a client that stops reading would "
-                            "grow the server's memory (uvicorn >= 0.52.4 honours it)")
+                            "grow the server's memory (uvicorn 0.52.1 and later honour it)")
     return problems
 
 
