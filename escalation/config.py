@@ -35,12 +35,12 @@ DEFAULT_SIGNALEMENT_DAYS = 365
 @dataclass(frozen=True)
 class Webhook:
     url: str
-    secret: str
+    secret: str = field(repr=False)
 
 
 @dataclass(frozen=True)
 class EscalationConfig:
-    contact_key: bytes
+    contact_key: bytes = field(repr=False)  # keys and secrets never show in a repr (tracebacks, debug logs)
     seal_public_key: bytes
     conversation_days: int = DEFAULT_CONVERSATION_DAYS
     sealed_days: int = DEFAULT_SEALED_DAYS

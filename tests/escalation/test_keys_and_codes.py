@@ -121,3 +121,14 @@ def test_production_refuses_a_readable_private_key(tmp_path: Path, monkeypatch: 
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     (tmp_path / "keys" / "tls.key").write_bytes(tls)
     config.load(_production(tmp_path))
+
+
+def test_escalation_config_repr_shows_no_secret(tmp_path: Path) -> None:
+    """repr of the escalation configuration shows neither the contact key nor a webhook's secret."""
+    contact = secrets.token_bytes(32)
+    settings = Settings(environment="test", secret_key="s" * 40, extra={
+        "PNAV_CONTACT_KEY": base64.urlsafe_b64encode(contact).decode(),
+        "PNAV_WEBHOOKS": '{"svc": {"url": "https://svc.example/hook", "secret": "' + "w" * 40 + '"}}'})
+    shown = repr(config.load(settings))
+    assert "svc.example" in shown
+    assert "w" * 40 not in shown and repr(contact) not in shown and "contact_key" not in shown
