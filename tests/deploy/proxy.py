@@ -90,6 +90,7 @@ error_log {root / 'logs' / 'error.log'} warn;
 worker_processes 1;
 events {{ worker_connections 1024; }}
 http {{
+    access_log off;
     client_body_temp_path {temp / 'body'};
     proxy_temp_path {temp / 'proxy'};
     fastcgi_temp_path {temp / 'fastcgi'};
