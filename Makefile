@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run install assets migrate demo test lint unit browser loadtest bench dist upgrade clean
+.PHONY: run install assets migrate demo test lint unit browser loadtest bench dist upgrade lock clean
 
 # Dependencies come from the hashed lock (requirements-dev.txt: runtime + dev tools, pip and setuptools included);
 # pnav itself is installed editable on top, without resolving anything again.
@@ -66,11 +66,16 @@ dist: install
 
 # Refresh the locks to the newest versions pyproject.toml allows, then reinstall (README: checking an upgrade).
 upgrade: install
-	$(BIN)/pip-compile --quiet --upgrade --extra dev $(LOCK_FLAGS) --output-file requirements-dev.txt pyproject.toml
-	$(BIN)/pip-compile --quiet --upgrade $(LOCK_FLAGS) --constraint requirements-dev.txt \
+	$(MAKE) lock UPGRADE=--upgrade
+
+# Recompile the locks after a change of pyproject.toml (a new dependency), keeping every other pin, and reinstall.
+lock:
+	$(BIN)/pip-compile --quiet $(UPGRADE) --extra dev $(LOCK_FLAGS) --output-file requirements-dev.txt pyproject.toml
+	$(BIN)/pip-compile --quiet $(UPGRADE) $(LOCK_FLAGS) --constraint requirements-dev.txt \
 	  --output-file requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.txt
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(BIN)/.installed
 
 LOCK_FLAGS := --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
 
