@@ -25,7 +25,7 @@ REFRESH_CHUNK = 2000
 
 class Presence(Protocol):
     def connected(self, conversation_id: str) -> None: ...
-    def disconnected(self, conversation_id: str) -> None: ...
+    def disconnected(self, conversation_id: str) -> bool: ...
     async def refresh(self) -> None: ...
     async def present(self, conversation_ids: list[str]) -> set[str]: ...
     async def close(self) -> None: ...
@@ -38,10 +38,13 @@ class _Local:
     def connected(self, conversation_id: str) -> None:
         self.local[conversation_id] += 1
 
-    def disconnected(self, conversation_id: str) -> None:
+    def disconnected(self, conversation_id: str) -> bool:
+        """Forget one socket; True when it was the last of this conversation on this process."""
         self.local[conversation_id] -= 1
         if self.local[conversation_id] <= 0:
             del self.local[conversation_id]
+            return True
+        return False
 
 
 class MemoryPresence(_Local):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,7 +146,7 @@ def _optional_id(data: dict[str, Any], key: str) -> str | ProtocolError | None:
     return value
 
 
-def parse(raw: str | bytes, *, max_bytes: int, max_chars: int, extra_types: frozenset[str] = frozenset()) -> (
+def parse(raw: str | bytes, *, max_bytes: int, max_chars: int, extra_types: Container[str] = frozenset()) -> (
     Frame | ProtocolError
 ):
     """Parse one client frame. ``extra_types`` are accepted as ``Generic`` for the caller to validate."""
@@ -155,7 +156,7 @@ def parse(raw: str | bytes, *, max_bytes: int, max_chars: int, extra_types: froz
     return validate(data, max_chars=max_chars, extra_types=extra_types)
 
 
-def validate(data: dict[str, Any], *, max_chars: int, extra_types: frozenset[str] = frozenset()) -> (
+def validate(data: dict[str, Any], *, max_chars: int, extra_types: Container[str] = frozenset()) -> (
     Frame | ProtocolError
 ):
     """The typed frame of an already decoded one (``decode``), or the error to answer."""

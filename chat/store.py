@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -319,12 +319,15 @@ class QueueItem:
     minor: bool
     department: str
     commune_name: str
+    role: str
+    # The visitor already wrote while waiting: the operator who takes the tchat has something to read at once.
+    wrote: bool
 
     def as_json(self) -> dict[str, object]:
         return {
             "id": self.id, "category": self.category, "queued_at": self.queued_at.isoformat().replace("+00:00", "Z"),
             "emergency": self.emergency, "minor": self.minor, "department": self.department,
-            "commune": self.commune_name,
+            "commune": self.commune_name, "role": self.role, "wrote": self.wrote,
         }
 
 
@@ -349,12 +352,13 @@ async def queue(sessions: async_sessionmaker[AsyncSession], force: str, category
         rows = await session.execute(
             select(
                 Conversation.id, Conversation.category, Conversation.queued_at, Conversation.emergency,
-                Conversation.minor, Conversation.department, Conversation.commune_name,
+                Conversation.minor, Conversation.department, Conversation.commune_name, Conversation.requester_role,
+                exists().where(Message.conversation_id == Conversation.id, Message.author == "visitor"),
             )
             .where(Conversation.force == force, Conversation.category == category, Conversation.status == "queued")
             .order_by(Conversation.priority, Conversation.queued_at, Conversation.id)
         )
-        return [QueueItem(*row) for row in rows]
+        return [QueueItem(*row[:8], bool(row[8])) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)

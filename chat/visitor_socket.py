@@ -19,7 +19,7 @@ from chat.coalesce import Coalescer
 from chat.db import utcnow
 from chat.limits import TOO_MANY_SOCKETS, limits_of
 from chat.origin import origin_allowed
-from chat.protocol import Hello, Leave, Ping, ProtocolError, Read, Resume, Send, Typing, dumps, error, parse
+from chat.protocol import Generic, Hello, Leave, Ping, ProtocolError, Read, Resume, Send, Typing, dumps, error, parse
 from chat.ratelimit import TokenBucket
 from chat.state import ChatState
 
@@ -73,6 +73,8 @@ class VisitorSocket:
         self.conversation: store.Seat | None = None
         self.last_seq = 0
         self.position: int | None = None
+        # Consoles' queues show whether a waiting visitor already wrote: republished at their first message.
+        self.wrote_while_queued = False
         self.queue_at = 0.0
         self.send_bucket = TokenBucket(float(self.settings.visitor_send_rate), float(self.settings.visitor_send_burst))
         self.last_typing = 0.0
@@ -118,6 +120,8 @@ class VisitorSocket:
         if conversation.status == "queued":
             channels.append(queue_channel)
         self.state.presence.connected(conversation.id)
+        if conversation.status == "active":
+            await self._tell_presence(True)
         # Held until the welcome and replay are sent: an event that arrives meanwhile waits for them.
         await self.delivery.acquire()
         welcomed = False
@@ -137,9 +141,18 @@ class VisitorSocket:
             if self.drainer is not None:
                 self.drainer.cancel()
                 await asyncio.gather(self.drainer, return_exceptions=True)
-            self.state.presence.disconnected(conversation.id)
+            if self.state.presence.disconnected(conversation.id) and self.position is None:
+                await self._tell_presence(False)
             with contextlib.suppress(SQLAlchemyError, OSError):
                 await conversations.visitor_gone(self.state, conversation.id)
+
+    async def _tell_presence(self, connected: bool) -> None:
+        """Consoles following the tchat show at once whether the visitor is connected (consoles re-check it every
+        20 s too: a process that died cannot say its visitors left). Queued tchats are skipped: nobody follows
+        them yet, and a reconnect storm of waiting visitors should not cost a publish each."""
+        assert self.conversation is not None
+        await conversations.publish(self.state, self.conversation.id,
+                                    {"type": "presence", "who": "visitor", "connected": connected})
 
     async def _hello(self) -> Hello | None:
         while True:
@@ -175,6 +188,9 @@ class VisitorSocket:
         await self._replay()
         if conversation.status not in store.OPEN_STATUSES:
             await self.send({"type": "closed", "status": conversation.status})
+            return
+        for frame in await hooks.welcome_frames(self.state, conversation.id):
+            await self.send(frame)
 
     async def _replay(self) -> None:
         conversation = self.conversation
@@ -248,7 +264,7 @@ class VisitorSocket:
             frame.pop("conversation", None)
             await self.send(frame)
             await self._follow_new_queue(sub)
-        elif kind in ("left", "closed", "flags", "consent_request", "consent_result"):
+        elif kind in ("left", "closed", "flags", "consent_request", "consent_result") or kind in hooks.visitor_events:
             if kind == "closed":
                 await self._leave_queue(sub)
             frame.pop("conversation", None)
@@ -290,7 +306,8 @@ class VisitorSocket:
         """Handle one client frame; False ends the connection."""
         conversation = self.conversation
         assert conversation is not None
-        frame = parse(raw, max_bytes=self.settings.max_frame_bytes, max_chars=self.settings.max_message_chars)
+        frame = parse(raw, max_bytes=self.settings.max_frame_bytes, max_chars=self.settings.max_message_chars,
+                      extra_types=hooks.visitor_frames)
         if isinstance(frame, ProtocolError):
             await self.send(frame.frame())
         elif isinstance(frame, Send):
@@ -308,6 +325,9 @@ class VisitorSocket:
         elif isinstance(frame, Resume):
             self.last_seq = frame.after
             await self._replay()
+        elif isinstance(frame, Generic):
+            for answer in await hooks.visitor_frames[frame.type](self.state, conversation.id, frame.fields):
+                await self.send(answer)
         elif isinstance(frame, Leave):
             await conversations.finish(self.state, conversation.id, status="abandoned", by="visitor")
             await self.send({"type": "closed", "status": "abandoned"})
@@ -338,6 +358,10 @@ class VisitorSocket:
                              "client_id": frame.client_id, "retry": True})
             return
         await self.send({"type": "ack", "client_id": frame.client_id, "seq": appended.message.seq})
+        if self.position is not None and not self.wrote_while_queued:
+            self.wrote_while_queued = True
+            with contextlib.suppress(SQLAlchemyError, OSError):  # the periodic republish heals a failure here
+                await conversations.publish_queue(self.state, conversation.force, conversation.category)
 
     async def _close(self, code: int) -> None:
         if self.ws.application_state != WebSocketState.DISCONNECTED:

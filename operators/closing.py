@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from chat import conversations
+from chat import conversations, protocol
 from chat.db import utcnow
 from chat.models import Conversation
 from chat.state import ChatState
 from chat.store import ConversationRow
+from operators.console import account_channel
 from operators.models import ClosingNote
 
 
@@ -26,6 +27,11 @@ async def close(state: ChatState, conversation: ConversationRow, account_id: str
                     Conversation.outcome.is_(None)).values(subtype=subtype))
         done = await conversations.finish(state, conversation.id, status="closed", outcome=outcome, by="operator",
                                           only_assigned_to=account_id)
+        if done:
+            # The tchat's own ``closed`` frame reaches the visitor too and so carries no outcome; the operator's
+            # consoles get it here, to show the outcome in the words of the statistics.
+            await state.broker.publish(account_channel(account_id), protocol.dumps(
+                {"type": "closed", "conversation": conversation.id, "status": "closed", "outcome": outcome}))
     else:
         # The visitor left first: the tchat is already abandoned; the operator still records how it ended.
         async with state.sessions.begin() as session:

@@ -20,7 +20,8 @@ from chat.db import single_read
 from chat.models import CATEGORIES, Conversation, Participant
 from chat.origin import origin_allowed
 from chat.state import ChatState, state_of
-from operators import frames, sessions
+from operators import availability, frames, sessions
+from operators.availability import AVAILABILITY_CHANNEL
 from operators.errors import error_frame
 from operators.lanes import Lanes
 from operators.lookups import lookups_of
@@ -130,7 +131,8 @@ class Console:
             from operators.transfers import history
 
             extra["transfers"] = await history(self, conversation_id)
-        await self.send({"type": "taken", **summary(conversation), **extra})
+        connected = await availability.visitor_connected(self.state, conversation_id)
+        await self.send({"type": "taken", **summary(conversation), "visitor_connected": connected, **extra})
         await self.replay(conversation_id, 0)
 
     async def detach(self, conversation_id: str, reason: str) -> None:
@@ -250,6 +252,8 @@ async def endpoint(websocket: WebSocket) -> None:
     channels = [account_channel(account.id)]
     if account.role in ("operator", "supervisor") and account.force:
         channels += [conversations.queue_channel(account.force, c) for c in CATEGORIES]
+    if account.role == "operator":
+        channels.append(AVAILABILITY_CHANNEL)
     if account.role == "psychologist":
         channels.append(PSYCHOLOGISTS_CHANNEL)
     console = Console(state, websocket, signed)
@@ -264,6 +268,8 @@ async def endpoint(websocket: WebSocket) -> None:
             finally:
                 console.events.release()
             roster.join(console)
+            if account.role == "psychologist":
+                await availability.announce(state)
             if account.role == "supervisor":
                 supervising = asyncio.create_task(_supervise(console))
             await _read(console)
@@ -284,6 +290,8 @@ async def endpoint(websocket: WebSocket) -> None:
                 await asyncio.gather(task, return_exceptions=True)
         with contextlib.suppress(Exception):
             await sessions.console_closed(state.sessions, signed.session_id)
+            if account.role == "psychologist":
+                await availability.announce(state)  # one psychologist fewer for the operators
         if websocket.client_state == WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
                 await websocket.close(code=CLOSE_OVERFLOW)
@@ -295,12 +303,15 @@ async def _welcome(console: Console) -> None:
     state, account = console.state, console.account
     await lookups_of(state).heartbeat.submit(console.signed.session_id)
     schedule = office_hours.configured(state.settings)
+    # Operators see before any click whether a psychologist can join (hours and how many are online).
+    psychologists = (await availability.psychologists(state) if account.role == "operator"
+                     else office_hours.status_json(schedule))
     await console.send({
         "type": "welcome",
         "account": {"username": account.username, "display_name": account.display_name, "role": account.role,
                     "force": account.force},
         "canned": [canned.as_json(a) for a in await canned.all_answers(state.sessions)],
-        "psychologists": office_hours.status_json(schedule),
+        "psychologists": psychologists,
         # The frames this role may send, including those other packages registered: the console shows only
         # the buttons that will work.
         "actions": frames.types_for(account.role),

@@ -13,7 +13,8 @@ ERRORS = {
     "invalid_outcome": "Choisissez l'issue de la conversation avant de la clôturer.",
     "invalid_target": "Le destinataire du transfert est introuvable ou ne peut pas recevoir cette conversation.",
     "psychologist_unavailable": "Aucune psychologue n'est présente en ce moment. {when}",
-    "invitation_pending": "Une invitation est déjà en attente pour cette conversation.",
+    "invitation_pending": "Une psychologue a déjà été proposée pour cette conversation il y a moins de 10 minutes : "
+                          "attendez la réponse.",
     "invitation_gone": "Cette invitation a déjà été acceptée par une collègue ou annulée.",
     "rate_limited": "Trop d'actions en peu de temps : patientez quelques secondes.",
     "unknown_frame": "Cette action n'est pas reconnue. Rechargez la page si le problème continue.",

@@ -1,4 +1,11 @@
-"""Inviting a psychologist into a live tchat: every present psychologist sees it, the first to accept joins."""
+"""Inviting a psychologist into a live tchat, with the visitor's agreement first.
+
+The operator's ``invite_psychologist`` asks the visitor (``psychologist_offer``: « Une psychologue peut se joindre à
+la conversation. D'accord ? »); only when the visitor answers yes (``psychologist_answer``, a visitor frame) does
+every psychologist see the invitation, and the first to accept joins. Invitation states: ``offered`` (waiting for
+the visitor) → ``pending`` (waiting for a psychologist) → ``accepted``; or ``declined`` by the visitor, or
+``cancelled`` when asked anew.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from chat import conversations, protocol
+from chat import conversations, protocol, store
 from chat.db import utcnow
 from chat.models import Conversation, Participant
 from chat.state import ChatState
@@ -17,9 +24,11 @@ from operators import office_hours, presence
 from operators.console import PSYCHOLOGISTS_CHANNEL, Console, account_channel
 from operators.models import Invitation
 
-# An invitation nobody accepted within 10 minutes means the psychologists are busy: the operator may ask again,
-# which replaces it and notifies everyone anew; sooner, a second click would only duplicate the request.
+# An invitation nobody accepted within 10 minutes means the psychologists are busy (or the visitor did not see the
+# question): the operator may ask again, which replaces it; sooner, a second click would only duplicate it.
 ASK_AGAIN_AFTER = timedelta(minutes=10)
+WAITING = ("offered", "pending")
+OFFER_GONE = "Cette proposition n'est plus d'actualité : la conversation continue."
 
 
 class _Gone(Exception):
@@ -43,6 +52,13 @@ async def pending(state: ChatState) -> list[dict[str, Any]]:
         return [_frame(invitation, conversation) for invitation, conversation in rows]
 
 
+def offer_frame(invitation: Invitation, settings_title: str) -> dict[str, Any]:
+    """The question the visitor sees; it carries the invitation id their answer names."""
+    return {"type": "psychologist_offer", "invitation": invitation.id, "title": settings_title,
+            "message": f"{settings_title} peut se joindre à la conversation. D'accord ?",
+            "at": invitation.created_at.isoformat().replace("+00:00", "Z")}
+
+
 async def handle_invite(console: Console, fields: dict[str, Any]) -> None:
     conversation = await console.conversation(fields, need="manage")
     if conversation is None:
@@ -58,22 +74,68 @@ async def handle_invite(console: Console, fields: dict[str, Any]) -> None:
         return
     async with console.state.sessions.begin() as session:
         waiting = list(await session.scalars(select(Invitation).where(
-            Invitation.conversation_id == conversation.id, Invitation.status == "pending")))
+            Invitation.conversation_id == conversation.id, Invitation.status.in_(WAITING))))
         if any(w.created_at > utcnow() - ASK_AGAIN_AFTER for w in waiting):
             await console.error("invitation_pending", conversation.id)
             return
+        shown = [stale.id for stale in waiting if stale.status == "pending"]  # those the psychologists see
         for stale in waiting:
             stale.status, stale.answered_at = "cancelled", utcnow()
         invitation = Invitation(id=secrets.token_hex(16), conversation_id=conversation.id,
-                                invited_by=console.account.id, status="pending", created_at=utcnow())
+                                invited_by=console.account.id, status="offered", created_at=utcnow())
         session.add(invitation)
-    for stale in waiting:
+    for stale_id in shown:
         await console.state.broker.publish(PSYCHOLOGISTS_CHANNEL, protocol.dumps(
-            {"type": "invitation_closed", "invitation": stale.id, "conversation": conversation.id}))
-    await console.state.broker.publish(PSYCHOLOGISTS_CHANNEL, protocol.dumps(_frame(invitation, conversation)))
-    present = await presence.online(console.state.sessions, "psychologist")
-    await console.send({"type": "invitation_sent", "conversation": conversation.id, "invitation": invitation.id,
-                        "present": len(present)})
+            {"type": "invitation_closed", "invitation": stale_id, "conversation": conversation.id}))
+    # To everyone in the tchat: the visitor answers it, the consoles show that the question is out.
+    await conversations.publish(console.state, conversation.id,
+                                offer_frame(invitation, office_hours.title(console.state.settings)))
+
+
+async def offered(state: ChatState, conversation_id: str) -> list[dict[str, Any]]:
+    """``chat.hooks.visitor_welcomed``: the question still waiting for this visitor's answer (after a reload)."""
+    async with state.sessions() as session:
+        invitation = await session.scalar(select(Invitation).where(
+            Invitation.conversation_id == conversation_id, Invitation.status == "offered")
+            .order_by(Invitation.created_at.desc()).limit(1))
+    return [offer_frame(invitation, office_hours.title(state.settings))] if invitation is not None else []
+
+
+async def visitor_answer(state: ChatState, conversation_id: str, fields: dict[str, Any]) -> list[dict[str, Any]]:
+    """``chat.hooks.visitor_frames["psychologist_answer"]``: the visitor's yes or no to the offer.
+
+    Yes: the invitation goes to every psychologist, the operator is told how many are online. No: nothing is sent to
+    the psychologists. Either way everyone in the tchat gets ``psychologist_answer``."""
+    invitation_id, accept = fields.get("invitation"), fields.get("accept")
+    if (not isinstance(invitation_id, str) or not invitation_id.isalnum() or len(invitation_id) > 64
+            or not isinstance(accept, bool)):
+        return [protocol.error("invalid_field").frame()]
+    conversation = await store.get(state.sessions, conversation_id)
+    if conversation is None or conversation.status != "active":
+        return [{"type": "error", "code": "offer_gone", "message": OFFER_GONE}]
+    async with state.sessions.begin() as session:
+        # One conditional update: an answer given twice (two taps, a retry after a reload) counts once.
+        won = (await session.execute(
+            update(Invitation).where(Invitation.id == invitation_id, Invitation.conversation_id == conversation_id,
+                                     Invitation.status == "offered")
+            .values(status="pending" if accept else "declined", answered_at=None if accept else utcnow())
+            .returning(Invitation.invited_by, Invitation.created_at)
+        )).first()
+    if won is None:
+        return [{"type": "error", "code": "offer_gone", "message": OFFER_GONE}]
+    answer: dict[str, Any] = {"type": "psychologist_answer", "invitation": invitation_id, "accepted": accept}
+    if not accept:
+        await conversations.publish(state, conversation_id, answer)
+        return []
+    invitation = Invitation(id=invitation_id, conversation_id=conversation_id, invited_by=won[0], status="pending",
+                            created_at=won[1])
+    await state.broker.publish(PSYCHOLOGISTS_CHANNEL, protocol.dumps(_frame(invitation, conversation)))
+    present = len(await presence.online(state.sessions, "psychologist"))
+    await conversations.publish(state, conversation_id, {**answer, "present": present})
+    # The operator's console, as before the visitor was asked: the invitation is out, this many can see it.
+    await state.broker.publish(account_channel(won[0]), protocol.dumps(
+        {"type": "invitation_sent", "conversation": conversation_id, "invitation": invitation_id, "present": present}))
+    return []
 
 
 async def handle_accept(console: Console, fields: dict[str, Any]) -> None:

@@ -11,17 +11,20 @@ from chat.templating import templates
 from escalation import audit
 from operators import access, accounts, canned, csrf, sessions, signin
 from operators.permissions import CONSOLE_ROLES
+from operators.stats.labels import NO_SUBTYPE_LABEL, OUTCOME_LABELS, SUBTYPE_LABELS
 
 # Form fields are short; anything larger is not a human filling in this form.
 MAX_FIELD = 256
 
 
-def _login_page(request: Request, error: str | None, status: int = 200) -> Response:
+def _login_page(request: Request, error: str | None, status: int = 200, username: str = "") -> Response:
+    """The sign-in form; after a failure it keeps the username typed (never the password or the code)."""
     settings = state_of(request).settings
     nonce = request.cookies.get(csrf.LOGIN_COOKIE) or csrf.new_login_nonce()
     response = templates.TemplateResponse(
         request, "operators/login.html",
-        {"csrf": csrf.login_token(settings.secret_key, nonce), "error": error}, status_code=status,
+        {"csrf": csrf.login_token(settings.secret_key, nonce), "error": error, "username": username},
+        status_code=status,
     )
     response.set_cookie(csrf.LOGIN_COOKIE, nonce, max_age=csrf.LOGIN_TOKEN_LIFETIME, path="/login", httponly=True,
                         samesite="strict", secure=access.cookie_secure(request))
@@ -39,12 +42,13 @@ async def login(request: Request) -> Response:
     form = await request.form(max_files=0, max_fields=8)
     field = {k: str(form.get(k, ""))[:MAX_FIELD] for k in ("username", "password", "totp", "csrf")}
     if not csrf.check_login_token(state.settings.secret_key, request.cookies.get(csrf.LOGIN_COOKIE), field["csrf"]):
-        return _login_page(request, "La page de connexion a expiré. Merci de saisir à nouveau vos identifiants.", 400)
+        return _login_page(request, "La page de connexion a expiré. Merci de saisir à nouveau vos identifiants.", 400,
+                           field["username"])
     if not limits_of(state).allow_login(request):
-        return _login_page(request, TOO_MANY_LOGINS, 429)
+        return _login_page(request, TOO_MANY_LOGINS, 429, field["username"])
     account = await signin.check(state.sessions, field["username"], field["password"], field["totp"])
     if account is None:
-        return _login_page(request, signin.FAILED, 401)
+        return _login_page(request, signin.FAILED, 401, field["username"])
     cookie = await sessions.open_session(state.sessions, account.id)
     await audit.record(state, actor=account.username, action="account.login")
     response = RedirectResponse("/console", status_code=303)
@@ -73,6 +77,7 @@ async def console_page(request: Request) -> Response:
     account = signed.account
     context = {"account": account, "csrf": access.csrf_token(request, signed)}
     if account.role in CONSOLE_ROLES:
+        context.update(outcomes=OUTCOME_LABELS, subtypes=SUBTYPE_LABELS, no_subtype=NO_SUBTYPE_LABEL)
         return templates.TemplateResponse(request, "operators/console.html", context)
     if account.role == "admin":
         context["accounts"] = await accounts.all_accounts(state_of(request).sessions)

@@ -1,7 +1,8 @@
 """The consoles connected to this process, and the one task that keeps their sessions honest.
 
 Every 20 s it re-checks the session of every console (revoked, expired, account disabled → the console is signed
-out and closed) and marks the live ones present (one UPDATE for all). One task for all the consoles of a process
+out and closed), marks the live ones present (one UPDATE for all), and refreshes what they show of others'
+presence (``operators.availability``). One task for all the consoles of a process
 instead of a task each: an idle console then costs no task but its socket's (memory per console, BENCHMARKS.md).
 """
 
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import SQLAlchemyError
 
 from chat.state import ChatState
-from operators import sessions
+from operators import availability, sessions
 
 if TYPE_CHECKING:
     from operators.console import Console
@@ -52,6 +53,7 @@ class Roster:
             live = [c.signed.session_id for c in chunk if alive.get(c.signed.session_id)]
             if live:
                 await sessions.heartbeat_many(self.state.sessions, live)
+        await availability.refresh(self.state, consoles)
 
 
 def roster_of(state: ChatState) -> Roster:

@@ -7,7 +7,8 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from operators import console, handlers, pages, suggest
+from chat import hooks
+from operators import console, handlers, invitations, pages, suggest
 from operators.roster import console_heartbeats
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -28,3 +29,9 @@ routes: list[BaseRoute] = [
 __all__ = ["handlers", "routes", "suggest"]
 
 background_tasks = [console_heartbeats]
+
+# The visitor is asked before a psychologist joins: their socket carries the question and their answer.
+hooks.visitor_frames["psychologist_answer"] = invitations.visitor_answer
+hooks.visitor_events.update({"psychologist_offer", "psychologist_answer"})
+if invitations.offered not in hooks.visitor_welcomed:
+    hooks.visitor_welcomed.append(invitations.offered)

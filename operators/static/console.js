@@ -1,7 +1,7 @@
 // Operator, psychologist and supervisor console: one WebSocket (/ws/operator), tchats in tabs.
 // Frames are documented in operators/README.md. The DOM is built with textContent only: nothing a visitor
 // types is ever parsed as HTML.
-import { AUTHORS, CATEGORIES, FORCES, OUTCOMES, REQUESTERS, SUBTYPE_CATEGORY, clock, waited } from "./labels.js";
+import { AUTHORS, CATEGORIES, FORCES, OUTCOMES, REQUESTERS, SHORT_CATEGORIES, SUBTYPE_CATEGORY, clock, waited } from "./labels.js";
 
 const root = document.getElementById("console");
 const ROLE = root.dataset.role;
@@ -15,6 +15,10 @@ const TYPING_EVERY_MS = 3000;
 const TYPING_SHOWN_MS = 5000;
 // Waiting times in the queue are refreshed every 10 s: minutes are what matter.
 const QUEUE_TICK_MS = 10000;
+// A transcript scrolled to within 48 px of its end follows new lines; further up, the operator is reading back.
+const FOLLOW_SLACK_PX = 48;
+// A tab label quotes the visitor's first words, cut at 40 characters: enough to tell four tchats apart.
+const FIRST_WORDS_CHARS = 40;
 
 const chats = new Map(); // conversation id -> chat state
 const queues = new Map(); // category -> queue_state frame
@@ -24,6 +28,8 @@ let active = null;
 let canned = [];
 let actions = new Set();
 let pendingTake = null;
+let psychologists = null; // { open, next, present }: operators see it before inviting
+let waitingCount = 0;
 const outbox = new Map(); // client_id -> send frame not yet acked (re-sent after a reconnect)
 const baseTitle = document.title;
 
@@ -85,11 +91,18 @@ const handlers = {
       renderCanned(chat);
     }
     for (const pending of outbox.values()) send(pending);
-    if (ROLE === "operator" && frame.psychologists && !frame.psychologists.open) {
-      for (const chat of chats.values()) chat.node.querySelector(".chat-invite").title = frame.psychologists.next;
-    }
+    if (frame.psychologists) handlers.psychologists(frame.psychologists);
+  },
+  psychologists(frame) {
+    psychologists = { open: Boolean(frame.open), next: frame.next || "", present: Number(frame.present) || 0 };
+    for (const chat of chats.values()) renderPsychologists(chat);
+  },
+  presence(frame) {
+    const chat = chats.get(frame.conversation);
+    if (chat && frame.who === "visitor") setPresence(chat, Boolean(frame.connected));
   },
   queue_state(frame) {
+    alertNewWaiting(queues.get(frame.category), frame);
     queues.set(frame.category, frame);
     renderQueues();
   },
@@ -98,6 +111,7 @@ const handlers = {
     Object.assign(chat.summary, frame);
     renderHead(chat);
     setStatus(chat, frame.status, frame.outcome);
+    if (typeof frame.visitor_connected === "boolean") setPresence(chat, frame.visitor_connected);
     if (pendingTake === frame.conversation || active === null) select(chat.id);
     pendingTake = null;
   },
@@ -126,7 +140,9 @@ const handlers = {
   },
   joined(frame) {
     const chat = chats.get(frame.conversation);
-    if (chat) systemLine(chat, frame.message || `${AUTHORS[frame.who] || "Quelqu'un"} a rejoint la conversation`);
+    if (!chat) return;
+    systemLine(chat, frame.message || `${AUTHORS[frame.who] || "Quelqu'un"} a rejoint la conversation`);
+    if (frame.who === "psychologist") setPsyState(chat, "", "");
   },
   left(frame) {
     const chat = chats.get(frame.conversation);
@@ -149,7 +165,26 @@ const handlers = {
     if (chat) {
       const who = frame.present ? `${frame.present} psychologue(s) connectée(s)` : "aucune psychologue connectée pour l'instant";
       systemLine(chat, `Invitation envoyée (${who}).`);
+      setPsyState(chat, `La personne est d'accord : invitation envoyée (${who}).`, "sent");
     }
+  },
+  psychologist_offer(frame) {
+    const chat = chats.get(frame.conversation);
+    if (!chat) return;
+    systemLine(chat, "Question posée à la personne : accepte-t-elle qu'une psychologue se joigne à la conversation ?");
+    setPsyState(chat, "Question posée à la personne : en attente de sa réponse.", "asked");
+  },
+  psychologist_answer(frame) {
+    const chat = chats.get(frame.conversation);
+    if (!chat) return;
+    if (frame.accepted) {
+      systemLine(chat, "La personne est d'accord pour qu'une psychologue se joigne à la conversation.");
+      return; // invitation_sent follows, with the number of psychologists who see it
+    }
+    const text = "La personne ne souhaite pas qu'une psychologue se joigne à la conversation.";
+    systemLine(chat, text);
+    setPsyState(chat, `${text} Vous pourrez lui reposer la question plus tard.`, "declined");
+    announce(text);
   },
   invitation: renderInvitation,
   invitation_closed(frame) {
@@ -182,7 +217,9 @@ const handlers = {
   },
   error(frame) {
     const chat = frame.conversation && chats.get(frame.conversation);
-    if (chat) systemLine(chat, frame.message, "chat-error");
+    // Refusals of an invitation belong next to the button, where the next availability change replaces them.
+    if (chat && PSYCHOLOGIST_ERRORS.has(frame.code)) setPsyState(chat, frame.message, "refused");
+    else if (chat) systemLine(chat, frame.message, "chat-error");
     else notice(frame.message);
     if (frame.code === "already_taken") pendingTake = null;
   },
@@ -225,6 +262,9 @@ function renderQueues() {
       li.dataset.conversation = item.id;
       const flags = [item.emergency ? "URGENCE" : "", item.minor ? "Mineur" : ""].filter(Boolean).join(" · ");
       if (flags) li.append(el("span", "queue-flag", flags));
+      li.append(el("span", "queue-role", capitalised(REQUESTERS[item.role] || "")));
+      li.append(el("span", `queue-wrote${item.wrote ? " queue-wrote--yes" : ""}`,
+        item.wrote ? "a déjà écrit" : "n'a pas encore écrit"));
       li.append(el("span", "queue-wait", `Attend depuis ${waited(item.queued_at)}`));
       li.append(el("span", "queue-place", `${item.commune || ""} (${item.department})`));
       if (ROLE === "operator") {
@@ -266,14 +306,22 @@ function ensureChat(id) {
   tab.id = `tab-${id}`;
   tab.dataset.conversation = id;
   tab.setAttribute("aria-controls", node.id);
-  tab.append(el("span", "chat-tab-label", "Conversation"), el("span", "chat-tab-unread"));
+  tab.setAttribute("aria-selected", "false");
+  tab.tabIndex = -1;
+  const presence = el("span", "chat-tab-presence");
+  presence.hidden = true;
+  tab.append(el("span", "chat-tab-label", "Conversation"), el("span", "chat-tab-words"), presence,
+    el("span", "chat-tab-unread"));
   tab.addEventListener("click", () => select(id));
   node.setAttribute("aria-labelledby", tab.id);
   document.getElementById("tabs").append(tab);
   document.getElementById("panes").append(node);
-  const chat = { id, node, tab, seqs: new Set(), lastSeq: 0, unread: 0, summary: {}, lastTyping: 0, status: "" };
+  const chat = { id, node, tab, seqs: new Set(), lastSeq: 0, unread: 0, summary: {}, lastTyping: 0, status: "",
+    following: true, firstWords: "", psyState: { text: "", kind: "" } };
   chats.set(id, chat);
+  wireFollowing(chat);
   wirePane(chat);
+  renderPsychologists(chat);
   renderCanned(chat);
   applyActions(chat);
   return chat;
@@ -297,11 +345,13 @@ function select(id) {
     const on = chat.id === id;
     chat.node.hidden = !on;
     chat.tab.setAttribute("aria-selected", on ? "true" : "false");
+    chat.tab.tabIndex = on ? 0 : -1; // ARIA tabs: one tab stop, the arrows move between tabs
     chat.tab.classList.toggle("chat-tab--active", on);
     if (on) {
       chat.unread = 0;
       renderUnread(chat);
       markRead(chat);
+      if (chat.following) scrollToEnd(chat);
     }
   }
   updateTitle();
@@ -311,8 +361,7 @@ function renderHead(chat) {
   const s = chat.summary;
   const title = `${CATEGORIES[s.category] || "Conversation"} — ${REQUESTERS[s.role] || ""}`;
   chat.node.querySelector(".chat-title").textContent = title;
-  const since = s.taken_at ? ` · ${clock(s.taken_at)}` : "";
-  chat.tab.querySelector(".chat-tab-label").textContent = `${CATEGORIES[s.category] || "Conversation"} · ${s.department || ""}${since}`;
+  renderTabLabel(chat);
   const place = s.commune ? `${s.commune} (${s.postal_code})` : s.postal_code || "";
   chat.node.querySelector(".chat-meta").textContent = `${place} — ${FORCES[s.force] || ""}`;
   const flags = [s.emergency ? "URGENCE" : "", s.minor ? "Concerne un mineur" : ""].filter(Boolean).join(" · ");
@@ -338,7 +387,7 @@ function setStatus(chat, status, outcome) {
   const live = status === "active";
   const compose = chat.node.querySelector(".chat-compose");
   if (compose) compose.hidden = !live;
-  for (const selector of [".chat-invite", ".chat-transfer", ".chat-leave"]) {
+  for (const selector of [".chat-psy", ".chat-transfer", ".chat-leave"]) {
     const node = chat.node.querySelector(selector);
     if (node) node.hidden = !live;
   }
@@ -364,7 +413,7 @@ function setStatus(chat, status, outcome) {
 function systemLine(chat, text, className = "chat-system") {
   const li = el("li", className, text);
   chat.node.querySelector(".chat-log").append(li);
-  li.scrollIntoView({ block: "nearest" });
+  if (chat.following) scrollToEnd(chat);
 }
 
 function appendFrame(frame) {
@@ -385,7 +434,11 @@ function appendFrame(frame) {
   const log = chat.node.querySelector(".chat-log");
   const after = [...log.querySelectorAll("[data-seq]")].find((n) => Number(n.dataset.seq) > frame.seq);
   log.insertBefore(li, after || log.querySelector("[data-client]") || null);
-  li.scrollIntoView({ block: "nearest" });
+  if (chat.following) scrollToEnd(chat);
+  if (frame.author === "visitor" && frame.type === "message" && !chat.firstWords) {
+    chat.firstWords = firstWords(frame.body);
+    renderTabLabel(chat);
+  }
   if (!mine && frame.author !== "system") {
     chat.node.querySelector(".chat-typing").hidden = true;
     if (active !== chat.id || document.hidden) {
@@ -437,15 +490,29 @@ function renderUnread(chat) {
 function updateTitle() {
   document.getElementById("no-chat").hidden = chats.size > 0;
   const total = [...chats.values()].reduce((sum, chat) => sum + chat.unread, 0);
-  document.title = total ? `(${total}) Nouveau message — ${baseTitle}` : baseTitle;
+  const parts = [total ? `(${total}) Nouveau message` : "", waitingCount ? `(${waitingCount}) en attente` : ""];
+  const prefix = parts.filter(Boolean).join(" · ");
+  document.title = prefix ? `${prefix} — ${baseTitle}` : baseTitle;
 }
 
+// One « read » per tchat at most every 1 s, with the latest seq: a burst of lines (a replay, a pasted text in
+// several messages) must not spend the console's frame budget (30 frames in a burst, operators/console.py).
+const READ_EVERY_MS = 1000;
+
 function markRead(chat) {
-  if (chat.lastSeq && ROLE !== "supervisor") send({ type: "read", conversation: chat.id, seq: chat.lastSeq });
+  if (!chat.lastSeq || ROLE === "supervisor" || chat.readTimer) return;
+  chat.readTimer = setTimeout(() => {
+    chat.readTimer = null;
+    if (chat.lastSeq > (chat.readSent || 0)) {
+      chat.readSent = chat.lastSeq;
+      send({ type: "read", conversation: chat.id, seq: chat.lastSeq });
+    }
+  }, chat.readSent ? READ_EVERY_MS : 0);
 }
 
 let audio = null;
 function beep() {
+  if (muted()) return;
   try {
     audio = audio || new AudioContext();
     const osc = audio.createOscillator();
@@ -494,6 +561,8 @@ function wireCompose(chat, compose) {
     const pending = el("li", "chat-line chat-line--pending", `Envoi… ${text}`);
     pending.dataset.client = frame.client_id;
     node.querySelector(".chat-log").append(pending);
+    chat.following = true; // one's own message: back to the newest line
+    scrollToEnd(chat);
     send(frame);
     body.value = "";
     body.focus();
@@ -549,13 +618,39 @@ function wirePane(chat) {
       send({ type: "transfer", conversation: chat.id, to_operator: form.elements.to_operator.value.trim(), note });
     }
   });
-  node.querySelector(".chat-close")?.addEventListener("submit", (event) => {
+  wireCloseConfirmation(chat);
+}
+
+// Closing is final: « Clôturer » only asks, naming the outcome chosen; « Oui, clôturer » sends the close frame.
+function wireCloseConfirmation(chat) {
+  const form = chat.node.querySelector(".chat-close");
+  if (!form) return;
+  const box = form.querySelector(".chat-close-confirm");
+  const button = form.querySelector(".chat-close-button");
+  const hide = () => {
+    box.hidden = true;
+    button.hidden = false;
+  };
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
-    const form = event.target;
+    const outcome = form.elements.outcome.value;
+    form.querySelector(".chat-close-question").textContent =
+      `Clôturer ce tchat ? Issue : ${OUTCOMES[outcome] || outcome}. La personne ne pourra plus vous écrire.`;
+    box.hidden = false;
+    button.hidden = true;
+    form.querySelector(".chat-close-no").focus();
+  });
+  form.elements.outcome.addEventListener("change", hide);
+  form.querySelector(".chat-close-no").addEventListener("click", () => {
+    hide();
+    button.focus();
+  });
+  form.querySelector(".chat-close-yes").addEventListener("click", () => {
     const frame = { type: "close", conversation: chat.id, outcome: form.elements.outcome.value, note: form.elements.note.value };
     // Category 3 only: the optional subtype (cyberharcèlement, cybersexisme…) counted in the statistics.
     if (chat.summary.category === SUBTYPE_CATEGORY && form.elements.subtype.value) frame.subtype = form.elements.subtype.value;
     send(frame);
+    hide();
   });
 }
 
@@ -630,6 +725,188 @@ function renderSupervision(frame) {
     : [el("li", "", "Aucun tchat signalé.")]));
 }
 
+// ---- tab labels, visitor presence, following the newest line (issue 16) --------------------------------------
+
+function capitalised(text) {
+  return text ? text[0].toUpperCase() + text.slice(1) : "";
+}
+
+function firstWords(body) {
+  const text = String(body || "").replace(/\s+/g, " ").trim();
+  if (text.length <= FIRST_WORDS_CHARS) return text;
+  const cut = text.slice(0, FIRST_WORDS_CHARS - 1);
+  const space = cut.lastIndexOf(" ");
+  return `${(space > FIRST_WORDS_CHARS / 2 ? cut.slice(0, space) : cut).trimEnd()}…`; // whole words when possible
+}
+
+// Category and place, then the visitor's first words (or when they arrived): four tabs read differently.
+function renderTabLabel(chat) {
+  const s = chat.summary;
+  const place = s.commune || (s.department ? `dép. ${s.department}` : "");
+  chat.tab.querySelector(".chat-tab-label").textContent =
+    [SHORT_CATEGORIES[s.category] || "Conversation", place].filter(Boolean).join(" · ");
+  const words = chat.firstWords ? `« ${chat.firstWords} »` : s.queued_at ? `arrivée à ${clock(s.queued_at)}` : "";
+  chat.tab.querySelector(".chat-tab-words").textContent = words;
+}
+
+function setPresence(chat, connected) {
+  const badge = chat.tab.querySelector(".chat-tab-presence");
+  badge.hidden = false;
+  badge.textContent = connected ? "en ligne" : "hors ligne";
+  badge.classList.toggle("chat-tab-presence--online", connected);
+  const line = chat.node.querySelector(".chat-presence");
+  line.textContent = connected ? "La personne est connectée."
+    : "La personne n'est pas connectée en ce moment (elle peut revenir).";
+  line.classList.toggle("chat-presence--online", connected);
+}
+
+function scrollToEnd(chat) {
+  const log = chat.node.querySelector(".chat-log");
+  log.scrollTop = log.scrollHeight;
+}
+
+// The transcript scrolls in its own box, never the page: the queues and the tabs stay where they are.
+function wireFollowing(chat) {
+  const log = chat.node.querySelector(".chat-log");
+  log.addEventListener("scroll", () => {
+    if (chat.node.hidden) return;
+    chat.following = log.scrollHeight - log.scrollTop - log.clientHeight <= FOLLOW_SLACK_PX;
+  });
+}
+
+// ARIA tabs pattern: Left/Right move to the previous/next tab and show it, Home/End to the first/last.
+function wireTabKeys() {
+  const list = document.getElementById("tabs");
+  list.addEventListener("keydown", (event) => {
+    const tabs = [...list.querySelectorAll("[role=tab]")];
+    const at = tabs.indexOf(document.activeElement);
+    if (at < 0 || !tabs.length) return;
+    const moves = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: tabs.length - 1 };
+    if (!(event.key in moves)) return;
+    event.preventDefault();
+    const next = tabs[(moves[event.key] + tabs.length) % tabs.length];
+    select(next.dataset.conversation);
+    next.focus();
+  });
+}
+
+// ---- psychologist availability, before the click (issue 16) ---------------------------------------------------
+
+const PSYCHOLOGIST_ERRORS = new Set(["psychologist_unavailable", "invitation_pending"]);
+
+function availabilityText() {
+  if (!psychologists) return "";
+  if (!psychologists.open) return `Psychologue : hors permanence. ${psychologists.next}`;
+  const n = psychologists.present;
+  if (!n) return "Psychologue : permanence ouverte, mais aucune psychologue connectée pour l'instant.";
+  return `Psychologue : ${n} connectée${n > 1 ? "s" : ""}, disponible${n > 1 ? "s" : ""} pour rejoindre la conversation.`;
+}
+
+function renderPsychologists(chat) {
+  const box = chat.node.querySelector(".chat-psy");
+  if (!box || !psychologists) return;
+  const text = availabilityText();
+  const line = box.querySelector(".chat-psy-availability");
+  if (line.textContent !== text) line.textContent = text;
+  box.querySelector(".chat-invite").disabled = !psychologists.open;
+  // A refusal (« aucune psychologue présente ») is stale once a psychologist can be invited: it goes.
+  if (chat.psyState.kind === "refused" && psychologists.open && psychologists.present > 0) setPsyState(chat, "", "");
+}
+
+function setPsyState(chat, text, kind) {
+  chat.psyState = { text, kind };
+  const line = chat.node.querySelector(".chat-psy-state");
+  if (!line) return;
+  line.textContent = text;
+  line.hidden = !text;
+  line.className = `chat-psy-state${kind ? ` chat-psy-state--${kind}` : ""}`;
+}
+
+// ---- someone new is waiting: title, sound, desktop notification (issue 16) ------------------------------------
+
+const MUTED_KEY = "pnav.console.muted";
+
+function muted() {
+  try {
+    return localStorage.getItem(MUTED_KEY) === "1";
+  } catch {
+    return false;
+  }
+}
+
+// Two short rising tones, distinct from the single beep of a new message; made here, no sound file to fetch.
+function chime() {
+  if (muted()) return;
+  try {
+    audio = audio || new AudioContext();
+    const gain = audio.createGain();
+    gain.gain.value = 0.06;
+    gain.connect(audio.destination);
+    [660, 880].forEach((frequency, index) => {
+      const osc = audio.createOscillator();
+      osc.frequency.value = frequency;
+      osc.connect(gain);
+      osc.start(audio.currentTime + index * 0.16);
+      osc.stop(audio.currentTime + index * 0.16 + 0.14);
+    });
+  } catch {
+    // No sound before the first click on the page: the title still counts the people waiting.
+  }
+}
+
+// The notification names the tchat and the person's role, never anything they wrote.
+function notifyWaiting(item) {
+  if (!document.hidden || !("Notification" in window) || Notification.permission !== "granted") return;
+  try {
+    const note = new Notification("Une personne attend", {
+      body: `${CATEGORIES[item.category] || "Tchat"} — ${capitalised(REQUESTERS[item.role] || "")}`.trim(),
+      tag: "pnav-waiting",
+    });
+    note.addEventListener("click", () => window.focus());
+  } catch {
+    // Some browsers only allow notifications from a service worker: the title and the sound remain.
+  }
+}
+
+function alertNewWaiting(previous, frame) {
+  if (ROLE !== "operator") return;
+  const before = new Set(previous ? previous.items.map((item) => item.id) : []);
+  const arrived = previous ? frame.items.filter((item) => !before.has(item.id)) : [];
+  queues.set(frame.category, frame);
+  waitingCount = [...queues.values()].reduce((sum, queue) => sum + queue.items.length, 0);
+  updateTitle();
+  if (!arrived.length) return; // the first snapshot of a queue is what was already there, not news
+  chime();
+  notifyWaiting(arrived[0]);
+}
+
+function wireTools() {
+  const sound = document.getElementById("sound-toggle");
+  if (sound) {
+    const show = () => {
+      sound.setAttribute("aria-pressed", muted() ? "false" : "true");
+      sound.textContent = muted() ? "Son coupé" : "Son activé";
+    };
+    sound.addEventListener("click", () => {
+      try {
+        localStorage.setItem(MUTED_KEY, muted() ? "0" : "1");
+      } catch {
+        // Storage refused: the button still says what it is.
+      }
+      show();
+    });
+    show();
+  }
+  const ask = document.getElementById("notify-enable");
+  if (ask && "Notification" in window && Notification.permission === "default") {
+    ask.hidden = false;
+    ask.addEventListener("click", async () => {
+      await Notification.requestPermission();
+      ask.hidden = Notification.permission !== "default";
+    });
+  }
+}
+
 document.addEventListener("visibilitychange", () => {
   if (!document.hidden && active && chats.has(active)) {
     const chat = chats.get(active);
@@ -641,4 +918,6 @@ document.addEventListener("visibilitychange", () => {
 });
 setInterval(renderQueues, QUEUE_TICK_MS);
 renderQueues();
+wireTabKeys();
+wireTools();
 connect();

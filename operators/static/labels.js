@@ -4,6 +4,12 @@ export const CATEGORIES = {
   domestic_violence: "Violences conjugales",
   discrimination_hate: "Discriminations, haine, cyber-harcèlement",
 };
+// Short enough for a tab label.
+export const SHORT_CATEGORIES = {
+  sexual_violence: "Violences sexuelles",
+  domestic_violence: "Violences conjugales",
+  discrimination_hate: "Discriminations",
+};
 export const REQUESTERS = {
   victim: "victime", witness: "témoin", relative: "proche", professional: "professionnel·le",
 };
@@ -13,14 +19,13 @@ export const AUTHORS = {
 // Category 3 is the only one closed with an optional subtype (operators/stats/labels.py).
 export const SUBTYPE_CATEGORY = "discrimination_hate";
 export const FORCES = { police: "police nationale", gendarmerie: "gendarmerie nationale" };
-export const OUTCOMES = {
-  complaint_oriented: "orientée vers un service d'enquête",
-  association_oriented: "orientée vers une association",
-  information_given: "information donnée",
-  witness_informed: "témoin informé",
-  visitor_left: "la personne est partie",
-  other: "autre",
-};
+// Outcome labels are not repeated here: the page renders them in the close form from operators/stats/labels.py,
+// the one source the statistics use too.
+export const OUTCOMES = Object.fromEntries(
+  [...(document.getElementById("pane-template")?.content.querySelectorAll("select[name=outcome] option") || [])]
+    .filter((option) => option.value)
+    .map((option) => [option.value, option.textContent.trim()]),
+);
 
 export function waited(isoDate, now = Date.now()) {
   const seconds = Math.max(0, Math.round((now - Date.parse(isoDate)) / 1000));

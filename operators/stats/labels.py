@@ -1,4 +1,8 @@
-"""French labels of what the statistics count: categories, forces, outcomes, category-3 subtypes, signalements."""
+"""French labels of what the statistics count: categories, forces, outcomes, category-3 subtypes, signalements.
+
+The outcome and subtype labels are also the ones the console offers when closing a tchat and shows afterwards
+(``pnav/templates/operators/console.html`` renders them, ``console.js`` reads them back from the page): one
+source, so an operator and a supervisor read the same words."""
 
 from __future__ import annotations
 
@@ -8,9 +12,10 @@ CATEGORY_LABELS = {
     "discrimination_hate": "Discriminations et faits de haine",
 }
 FORCE_LABELS = {"police": "Police nationale", "gendarmerie": "Gendarmerie nationale"}
+# Nouns, not participles: the same words read right after « Issue : » in the console and as a column heading.
 OUTCOME_LABELS = {
-    "complaint_oriented": "Orienté vers un service d'enquête (plainte)",
-    "association_oriented": "Orienté vers une association",
+    "complaint_oriented": "Orientation vers un service d'enquête (plainte)",
+    "association_oriented": "Orientation vers une association",
     "information_given": "Information donnée",
     "witness_informed": "Témoin informé",
     "visitor_left": "La personne est partie",

@@ -11,7 +11,7 @@ import httpx
 import websockets
 
 from operators import accounts, totp
-from tests.client import FrameClient
+from tests.client import FrameClient, Visitor
 from tests.servers import LiveServer
 
 PASSWORD = "correct horse battery staple"
@@ -102,3 +102,10 @@ async def console_for(server: LiveServer, staff: Staff) -> ConsoleClient:
     client = ConsoleClient(server, await session_cookie(server, staff))
     await client.connect()
     return client
+
+
+async def visitor_answers_offer(visitor: Visitor, accept: bool = True) -> dict[str, Any]:
+    """The visitor receives the psychologist offer and answers it; returns the offer."""
+    offer = await visitor.expect("psychologist_offer")
+    await visitor.send({"type": "psychologist_answer", "invitation": offer["invitation"], "accept": accept})
+    return offer

@@ -10,7 +10,7 @@ import websockets
 
 from chat import conversations
 from tests.client import Visitor, start_tchat
-from tests.operators.staff import ConsoleClient, Staff, make, session_cookie
+from tests.operators.staff import ConsoleClient, Staff, make, session_cookie, visitor_answers_offer
 from tests.servers import LiveServer
 
 ROLES = {
@@ -110,6 +110,7 @@ async def test_frames_by_role(staff_live: LiveServer) -> None:
     await consoles["op_gendarmerie"].send({"type": "take", "conversation": g})
     await consoles["op_gendarmerie"].expect("taken", conversation=g)
     await consoles["op_police"].send({"type": "invite_psychologist", "conversation": t})
+    await visitor_answers_offer(visitor)
     invitation = await consoles["psy_invited"].expect("invitation", conversation=t)
     await consoles["psy_invited"].send({"type": "accept_invitation", "invitation": invitation["invitation"]})
     await consoles["psy_invited"].expect("taken", conversation=t)

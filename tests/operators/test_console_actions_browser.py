@@ -66,6 +66,7 @@ async def test_operator_orients_flags_proposes_and_closes(browser: Browser, serv
         await pane.locator("select[name=outcome]").select_option("information_given")
         await pane.locator("select[name=subtype]").select_option("online_hate")
         await pane.locator(".chat-close-button").click()
+        await pane.locator(".chat-close-yes").click()
         await expect(pane.locator(".chat-status")).to_contain_text("Conversation clôturée")
 
         async def subtype(state: Any) -> str | None:

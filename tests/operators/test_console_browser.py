@@ -52,6 +52,7 @@ async def test_operator_visitor_and_psychologist_chat_together(browser: Browser,
 
         psy = await sign_in(desks[1], server, psychologist, errors)
         await pane.locator(".chat-invite").click()
+        await visitor.locator(".pnav-card--psychologist").get_by_role("button", name="Oui, d'accord").click()
         await expect(pane.locator(".chat-log")).to_contain_text("Invitation envoyée")
         await psy.locator(".invitation-accept").click()
         psy_pane = psy.locator(f"#pane-{conversation}")
@@ -81,6 +82,7 @@ async def test_operator_visitor_and_psychologist_chat_together(browser: Browser,
 
         await pane.locator("select[name=outcome]").select_option("association_oriented")
         await pane.locator(".chat-close-button").click()
+        await pane.locator(".chat-close-yes").click()
         await expect(pane.locator(".chat-status")).to_contain_text("Conversation clôturée")
         await expect(visitor.locator("#termine")).to_be_visible()
         await expect(psy_pane.locator(".chat-status")).to_contain_text("Conversation clôturée")

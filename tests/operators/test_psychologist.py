@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from operators import office_hours
 from tests.client import Visitor, start_tchat
-from tests.operators.staff import ConsoleClient, console_for, make
+from tests.operators.staff import ConsoleClient, console_for, make, visitor_answers_offer
 from tests.servers import LiveServer
 
 
@@ -30,6 +30,7 @@ async def test_first_psychologist_to_accept_joins(staff_live: LiveServer) -> Non
     conversation, visitor = await taken_tchat(staff_live, console)
 
     await console.send({"type": "invite_psychologist", "conversation": conversation})
+    await visitor_answers_offer(visitor)
     sent = await console.expect("invitation_sent", conversation=conversation)
     assert sent["present"] == 2
     await console.send({"type": "invite_psychologist", "conversation": conversation})
@@ -106,6 +107,7 @@ async def test_unanswered_invitation_can_be_renewed(staff_live: LiveServer) -> N
     console, watcher = await console_for(staff_live, officer), await console_for(staff_live, psy)
     conversation, visitor = await taken_tchat(staff_live, console)
     await console.send({"type": "invite_psychologist", "conversation": conversation})
+    await visitor_answers_offer(visitor)
     old = await watcher.expect("invitation", conversation=conversation)
 
     async def age(state: Any) -> None:
@@ -114,9 +116,49 @@ async def test_unanswered_invitation_can_be_renewed(staff_live: LiveServer) -> N
 
     await staff_live.call(age)
     await console.send({"type": "invite_psychologist", "conversation": conversation})
-    await console.expect("invitation_sent", conversation=conversation)
     await watcher.expect("invitation_closed", invitation=old["invitation"])
+    await visitor_answers_offer(visitor)
+    await console.expect("invitation_sent", conversation=conversation)
     new = await watcher.expect("invitation", conversation=conversation)
     assert new["invitation"] != old["invitation"]
+    for client in (console, watcher, visitor):
+        await client.close()
+
+
+async def test_visitor_is_asked_before_a_psychologist_joins(staff_live: LiveServer) -> None:
+    """The visitor gets the question first; a « no » sends nothing to the psychologists, the question survives a
+    reconnect until answered, an answer counts once, and a « yes » invites them."""
+    officer = await make(staff_live, "agent.question", "operator", "police")
+    psy = await make(staff_live, "psy.question", "psychologist")
+    console = await console_for(staff_live, officer)
+    assert next(f for f in console.frames if f["type"] == "welcome")["psychologists"]["present"] == 0
+    watcher = await console_for(staff_live, psy)
+    assert (await console.expect("psychologists"))["present"] == 1  # told when the psychologist's console opens
+    conversation, visitor = await taken_tchat(staff_live, console)
+
+    await console.send({"type": "invite_psychologist", "conversation": conversation})
+    offer = await visitor.expect("psychologist_offer")
+    assert offer["message"] == "Une psychologue peut se joindre à la conversation. D'accord ?"
+    await console.expect("psychologist_offer", conversation=conversation)
+    await visitor.send({"type": "psychologist_answer", "invitation": offer["invitation"], "accept": False})
+    answer = await console.expect("psychologist_answer", conversation=conversation)
+    assert answer["accepted"] is False
+    await visitor.send({"type": "psychologist_answer", "invitation": offer["invitation"], "accept": True})
+    assert (await visitor.expect("error"))["code"] == "offer_gone"
+    assert await watcher.quiet("invitation", 0.5)
+
+    # Refused, not pending: the operator may ask again at once; the question waits through a reconnect.
+    await console.send({"type": "invite_psychologist", "conversation": conversation})
+    again = await visitor.expect("psychologist_offer")
+    await visitor.close()
+    visitor = Visitor(staff_live, visitor.token)
+    await visitor.connect()
+    assert (await visitor.expect("psychologist_offer"))["invitation"] == again["invitation"]
+    await visitor.send({"type": "psychologist_answer", "invitation": again["invitation"], "accept": "oui"})
+    assert (await visitor.expect("error"))["code"] == "invalid_field"
+    await visitor.send({"type": "psychologist_answer", "invitation": again["invitation"], "accept": True})
+    assert (await console.expect("psychologist_answer", conversation=conversation))["accepted"] is True
+    assert (await console.expect("invitation_sent", conversation=conversation))["present"] == 1
+    assert (await watcher.expect("invitation", conversation=conversation))["invitation"] == again["invitation"]
     for client in (console, watcher, visitor):
         await client.close()

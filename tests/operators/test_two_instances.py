@@ -10,7 +10,7 @@ import pytest
 from tests.client import Visitor, start_tchat
 from tests.conftest import settings_for, wipe
 from tests.operators.conftest import ALWAYS_OPEN
-from tests.operators.staff import console_for, make
+from tests.operators.staff import console_for, make, visitor_answers_offer
 from tests.servers import LiveServer
 
 
@@ -40,6 +40,7 @@ async def test_operator_and_psychologist_on_two_instances(
     await visitor.expect("joined", who="operator")
 
     await operator.send({"type": "invite_psychologist", "conversation": started["id"]})
+    await visitor_answers_offer(visitor)
     assert (await operator.expect("invitation_sent"))["present"] == 1
     invitation = await psy.expect("invitation", conversation=started["id"])
     await psy.send({"type": "accept_invitation", "invitation": invitation["invitation"]})

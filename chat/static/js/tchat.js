@@ -2,6 +2,7 @@
 import { TchatClient } from "./client.js";
 import { renderCard, cardSummary } from "./cards.js";
 import { pendingConsent, renderConsent } from "./consent.js";
+import { wirePsychologistOffer } from "./psychologist.js";
 import { currentTchat, remove, write } from "./session.js";
 import { go, onQuickExit } from "./visitor.js";
 
@@ -532,6 +533,8 @@ function main() {
     // Give the leave frame a moment to go out before the page (and its socket) is replaced.
     setTimeout(() => go(url), 150);
   });
+
+  wirePsychologistOffer(client, { list, announce: (text) => announce(text, { urgent: true }), reveal: (node) => reveal(node, true) });
 
   // The quick exit tells the server over the socket too when it is open (the beacon covers the other case).
   onQuickExit(() => client.leave());
