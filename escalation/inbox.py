@@ -9,17 +9,25 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chat import protocol
 from chat.db import utcnow
 from chat.state import ChatState
 from escalation import audit, config, crypto
 from escalation.contact import ContactDetails
 from escalation.models import Signalement, StatusEvent
-from escalation.signalements import SERVICE_STEPS
+from escalation.signalements import REPEATABLE_STEPS, SERVICE_STEPS
 from operators.models import Account
 
 INBOX_ROLES = ("local_service", "supervisor")
 # One page of the inbox: a commissariat receives a handful of signalements a day; 200 rows cover weeks of them.
 PAGE = 200
+# A step's note is a few sentences (« appelé à 14 h, messagerie pleine, rappeler demain matin »), not a report.
+MAX_NOTE_CHARS = 2000
+
+
+def _note_context(signalement_id: str, status: str) -> str:
+    """Associated data of a step note: a ciphertext copied to another signalement or step does not decrypt."""
+    return f"{signalement_id}:step:{status}"
 
 
 def may_see(account: Account, signalement: Signalement) -> bool:
@@ -78,16 +86,31 @@ async def read_contact(state: ChatState, account: Account, signalement: Signalem
     return details
 
 
-async def record_step(state: ChatState, account: Account, signalement: Signalement, status: str) -> bool:
-    """Record a step (acknowledged, contact made…) once; closed ends the signalement. False if not allowed."""
+def notes(state: ChatState, signalement_id: str, events: list[StatusEvent]) -> dict[int, str]:
+    """The decrypted notes of these steps, by event id (for the service's own page, never for the visitor)."""
+    key = config.of(state).contact_key
+    return {e.id: crypto.decrypt_contact(key, e.note_ciphertext, _note_context(signalement_id, e.status)).decode()
+            for e in events if e.note_ciphertext is not None}
+
+
+async def record_step(state: ChatState, account: Account, signalement: Signalement, status: str,
+                      note: str = "") -> str | None:
+    """Record a step (acknowledged, contact made…) once — « unreachable » at each attempt — with an optional note
+    encrypted like the contact details; closed ends the signalement. Returns None, or why not: ``step`` (not
+    allowed, already recorded, signalement closed) or ``note`` (too long or unreadable)."""
     if status not in SERVICE_STEPS or not may_update(account, signalement):
-        return False
+        return "step"
+    text = protocol.clean_text(note, MAX_NOTE_CHARS, allow_empty=True)
+    if isinstance(text, protocol.ProtocolError):
+        return "note"
+    ciphertext = (crypto.encrypt_contact(config.of(state).contact_key, text.encode(),
+                                         _note_context(signalement.id, status)) if text else None)
     now = utcnow()
     async with state.sessions.begin() as session:
         done = await session.scalar(select(StatusEvent.id).where(StatusEvent.signalement_id == signalement.id,
-                                                                 StatusEvent.status == status))
-        if done is not None:
-            return False
+                                                                 StatusEvent.status == status).limit(1))
+        if done is not None and status not in REPEATABLE_STEPS:
+            return "step"
         values: dict[str, object] = {"status": status, "updated_at": now}
         if status == "closed":
             values["closed_at"] = now
@@ -95,8 +118,9 @@ async def record_step(state: ChatState, account: Account, signalement: Signaleme
                                                                 Signalement.status != "closed")
                                       .values(**values).returning(Signalement.id))
         if moved.first() is None:
-            return False
-        session.add(StatusEvent(signalement_id=signalement.id, status=status, at=now, by_account=account.id))
+            return "step"
+        session.add(StatusEvent(signalement_id=signalement.id, status=status, at=now, by_account=account.id,
+                                note_ciphertext=ciphertext))
         await audit.record(session, actor=account.username, action="signalement.status", target=signalement.id,
-                           details={"status": status})
-    return True
+                           details={"status": status, "note": bool(text)})
+    return None

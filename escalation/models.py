@@ -10,8 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from chat.db import Base, UTCDateTime, utcnow
 
-SIGNALEMENT_STATUSES = ("transmitted", "acknowledged", "contact_made", "appointment_given", "complaint_filed",
-                        "closed")
+SIGNALEMENT_STATUSES = ("transmitted", "acknowledged", "unreachable", "contact_made", "appointment_given",
+                        "complaint_filed", "closed")
 PROPOSAL_STATES = ("pending", "consented", "refused", "superseded")
 LIFTING_STATES = ("filed", "approved", "unsealed", "rejected")
 
@@ -74,6 +74,9 @@ class StatusEvent(Base):
     status: Mapped[str] = mapped_column(String(24))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     by_account: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # The service's own note on this step (AES-256-GCM under PNAV_CONTACT_KEY, like the contact details); never
+    # shown to the visitor; NULL when none was written or once purged.
+    note_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class SealedIdentity(Base):

@@ -12,8 +12,9 @@ import routing
 from chat.state import state_of
 from chat.templating import templates
 from escalation import inbox, lifting
-from escalation.signalements import SERVICE_STEPS, STATUS_LABELS
+from escalation.signalements import REPEATABLE_STEPS, SERVICE_STEPS, STATUS_LABELS
 from operators import access
+from operators.stats.labels import SIGNALEMENT_STATUS_LABELS
 
 PARIS = ZoneInfo("Europe/Paris")
 CATEGORY_LABELS = {
@@ -23,6 +24,18 @@ CATEGORY_LABELS = {
 }
 LIFTING_STATES = {"filed": "En attente d'approbation", "approved": "Approuvée, prête à exécuter",
                   "unsealed": "Exécutée", "rejected": "Refusée"}
+
+
+STEP_ERRORS = {
+    "step": "Cette étape est déjà enregistrée ou le signalement est clos.",
+    "note": f"La note est trop longue ({inbox.MAX_NOTE_CHARS} caractères au plus) ou contient des caractères "
+            "non autorisés.",
+}
+
+
+def tel(phone: str | None) -> str:
+    """A ``tel:`` target from a number as people write it (« 06 12 34 56 78 », « +33 (0)6… »): digits and +."""
+    return "".join(ch for ch in phone or "" if ch.isdigit() or ch == "+")
 
 
 def local_time(value: datetime | None) -> str:
@@ -59,12 +72,15 @@ async def signalement_page(request: Request) -> Response:
     contact = await inbox.read_contact(state, signed.account, signalement)
     history = await inbox.history(state.sessions, signalement.id)
     done = {event.status for event in history}
+    steps = [s for s in SERVICE_STEPS if s not in done or s in REPEATABLE_STEPS]
     return templates.TemplateResponse(request, "escalation/signalement.html", {
         "account": signed.account, "csrf": access.csrf_token(request, signed), "s": signalement, "when": local_time,
-        "contact": contact, "history": history,
-        "labels": STATUS_LABELS, "categories": CATEGORY_LABELS, "service_name": _service_name(signalement.service_id),
-        "steps": [s for s in SERVICE_STEPS if s not in done] if signalement.status != "closed" else [],
-        "may_update": inbox.may_update(signed.account, signalement), "error": request.query_params.get("erreur"),
+        "contact": contact, "history": history, "notes": inbox.notes(state, signalement.id, history), "tel": tel,
+        "labels": SIGNALEMENT_STATUS_LABELS, "visitor_labels": STATUS_LABELS, "categories": CATEGORY_LABELS,
+        "service_name": _service_name(signalement.service_id),
+        "steps": steps if signalement.status != "closed" else [], "max_note": inbox.MAX_NOTE_CHARS,
+        "may_update": inbox.may_update(signed.account, signalement),
+        "error": STEP_ERRORS.get(request.query_params.get("erreur", "")),
     }, headers={"Cache-Control": "no-store"})
 
 
@@ -80,8 +96,9 @@ async def record_step(request: Request) -> Response:
     signalement = await inbox.get(state.sessions, signed.account, signalement_id)
     if signalement is None:
         return RedirectResponse("/service", status_code=303)
-    ok = await inbox.record_step(state, signed.account, signalement, str(form.get("status", "")))
-    suffix = "" if ok else "?erreur=etape"
+    refused = await inbox.record_step(state, signed.account, signalement, str(form.get("status", "")),
+                                      str(form.get("note", "")))
+    suffix = f"?erreur={refused}" if refused else ""
     return RedirectResponse(f"/service/signalements/{signalement.id}{suffix}", status_code=303)
 
 

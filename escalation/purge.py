@@ -27,7 +27,7 @@ from chat.models import Conversation, Message
 from chat.state import ChatState
 from escalation import audit, config
 from escalation.config import EscalationConfig
-from escalation.models import LiftingRequest, Proposal, SealedIdentity, Signalement
+from escalation.models import LiftingRequest, Proposal, SealedIdentity, Signalement, StatusEvent
 
 log = logging.getLogger("pnav.escalation.purge")
 
@@ -89,6 +89,9 @@ async def _purge_signalements(session: AsyncSession, cutoff: datetime, now: date
         update(Signalement).where(Signalement.status == "closed", Signalement.closed_at < cutoff,
                                   Signalement.purged_at.is_(None))
         .values(contact_ciphertext=None, summary="", followup_hash=None, purged_at=now))
+    # The service's notes on each step go with the contact details.
+    await session.execute(update(StatusEvent).where(StatusEvent.signalement_id.in_(
+        select(Signalement.id).where(Signalement.purged_at == now))).values(note_ciphertext=None))
     # Consented proposals carry the same account of facts.
     await session.execute(update(Proposal).where(Proposal.id.in_(
         select(Signalement.proposal_id).where(Signalement.purged_at == now))).values(summary=""))

@@ -24,13 +24,23 @@ from escalation.models import SIGNALEMENT_STATUSES, Proposal, Signalement, Statu
 STATUS_LABELS = {
     "transmitted": "Signalement transmis au service compétent",
     "acknowledged": "Signalement pris en compte par le service",
+    "unreachable": "Le service n'a pas pu vous joindre",
     "contact_made": "Le service vous a contacté",
     "appointment_given": "Un rendez-vous vous a été proposé",
     "complaint_filed": "Votre plainte a été enregistrée",
     "closed": "Suivi terminé",
 }
-# What a local service records after the automatic « transmitted »; any order, each once, « closed » last.
+# What a local service records after the automatic « transmitted »; any order, each once, « closed » last — except
+# « unreachable », recorded at each failed attempt to reach the person.
 SERVICE_STEPS = SIGNALEMENT_STATUSES[1:]
+REPEATABLE_STEPS = ("unreachable",)
+# What the visitor reads on /suivi when the service could not reach them: what to do next, with the service's number
+# (given to them already when they consented).
+UNREACHABLE_ADVICE = (
+    "Le service a essayé de vous contacter, sans y parvenir. Vous pouvez l'appeler vous-même en donnant votre code "
+    "de suivi, vous présenter à l'accueil d'un commissariat ou d'une brigade de gendarmerie, ou ouvrir un nouveau "
+    "tchat pour être aidé·e. En cas de danger immédiat, appelez le 17 ou le 112, ou envoyez un SMS au 114."
+)
 
 NO_PROPOSAL = "Aucune proposition de signalement n'attend votre réponse dans cette conversation."
 ALREADY = ("Votre réponse à cette proposition est déjà enregistrée. Si vous avez transmis un signalement, "
@@ -169,5 +179,11 @@ async def followup(sessions: async_sessionmaker[AsyncSession], code_hash: str) -
                                        .order_by(StatusEvent.at, StatusEvent.id))
         history = [{"status": e.status, "label": STATUS_LABELS.get(e.status, e.status), "at": iso(e.at)}
                    for e in events]
-    return {"status": signalement.status, "label": STATUS_LABELS.get(signalement.status, signalement.status),
-            "updated_at": iso(signalement.updated_at), "history": history}
+    found: dict[str, Any] = {"status": signalement.status,
+                             "label": STATUS_LABELS.get(signalement.status, signalement.status),
+                             "updated_at": iso(signalement.updated_at), "history": history}
+    if signalement.status == "unreachable":
+        service = routing.local_service_by_id(signalement.service_id)
+        found["advice"] = {"title": STATUS_LABELS["unreachable"], "text": UNREACHABLE_ADVICE,
+                           "service": service.name if service else None, "phone": service.phone if service else None}
+    return found

@@ -39,6 +39,7 @@ NO_SUBTYPE_LABEL = "Non précisé"
 SIGNALEMENT_STATUS_LABELS = {
     "transmitted": "Transmis au service local",
     "acknowledged": "Pris en compte par le service",
+    "unreachable": "Personne injoignable",
     "contact_made": "Personne contactée",
     "appointment_given": "Rendez-vous donné",
     "complaint_filed": "Plainte déposée",

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chat.db import utcnow
 from chat.models import Conversation, Message
 from escalation import cli, purge
-from escalation.models import AuditEvent, LiftingRequest, SealedIdentity, Signalement
+from escalation.models import AuditEvent, LiftingRequest, SealedIdentity, Signalement, StatusEvent
 from operators import accounts
 from tests.escalation.rows import CONFIG, sealed, signalement, tchat
 
@@ -35,6 +35,9 @@ async def test_purge_deletes_what_is_past_retention_and_keeps_statistics(
                                    reference="R", authorised_at=utcnow(), filed_by=chief.account.id, state="filed"))
     old_signalement = await signalement(sessions, old, closed_days_ago=400)
     open_signalement = await signalement(sessions, recent, closed_days_ago=None)
+    async with sessions.begin() as session:  # the local service's notes on steps (issue 16)
+        for signalement_id in (old_signalement, open_signalement):
+            session.add(StatusEvent(signalement_id=signalement_id, status="unreachable", note_ciphertext=b"sealed"))
 
     purged = await purge.run(sessions, CONFIG)
     assert purged == purge.Purged(conversations=1, messages=2, sealed_identities=3, signalements=1)
@@ -55,6 +58,9 @@ async def test_purge_deletes_what_is_past_retention_and_keeps_statistics(
         assert gone is not None and gone.contact_ciphertext is None and gone.summary == "" and gone.purged_at
         assert gone.followup_hash is None and gone.category == "domestic_violence"
         assert kept is not None and kept.contact_ciphertext is not None
+        notes = dict((await session.execute(select(StatusEvent.signalement_id, StatusEvent.note_ciphertext)
+                                            .where(StatusEvent.status == "unreachable"))).all())
+        assert notes == {old_signalement: None, open_signalement: b"sealed"}
         entry = await session.scalar(select(AuditEvent).where(AuditEvent.action == "retention.purge"))
         assert entry is not None and json.loads(entry.details)["messages"] == 2
 

@@ -181,3 +181,41 @@ async def test_followup_unknown_and_rate_limited(esc: Live) -> None:
     async with httpx.AsyncClient(base_url=esc.server.base) as http:
         limited = await http.get(f"/api/v1/followup/{codes.new_code()}")
     assert limited.status_code == 429 and "Patientez" in limited.json()["error"]["message"]
+
+
+async def test_step_notes_and_repeated_unreachable(esc: Live) -> None:
+    """« Personne injoignable » may be recorded at each attempt, other steps once; a note too long is refused
+    whole; the notes decrypt for the service only through its page."""
+    from escalation import inbox
+
+    server = esc.server
+    tchat = await taken_tchat(server)
+    form = await propose(tchat)
+    assert (await consent(server, tchat.token, form["consent_version"])).status_code == 201
+    service = await make(server, "brigade.notes", "local_service", "police", service_id=PARIS_11)
+    account = await server.call(lambda state: _account(state, service.username))
+    stored = await _signalement(esc)
+
+    async def step(status: str, note: str) -> str | None:
+        return await server.call(lambda state: inbox.record_step(state, account, stored, status, note))
+
+    assert await step("unreachable", "Premier appel : pas de réponse.") is None
+    assert await step("unreachable", "") is None
+    assert await step("acknowledged", "x" * (inbox.MAX_NOTE_CHARS + 1)) == "note"
+    assert await step("acknowledged", "Reçu.") is None
+    assert await step("acknowledged", "") == "step"
+    history = await server.call(lambda state: inbox.history(state.sessions, stored.id))
+    notes = await server.call(lambda state: _notes(state, stored.id, history))
+    assert sorted(notes.values()) == ["Premier appel : pas de réponse.", "Reçu."]
+
+
+async def _account(state: Any, username: str) -> Any:
+    from operators import accounts
+
+    return await accounts.by_username(state.sessions, username)
+
+
+async def _notes(state: Any, signalement_id: str, history: Any) -> dict[int, str]:
+    from escalation import inbox
+
+    return inbox.notes(state, signalement_id, history)

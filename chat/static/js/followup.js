@@ -16,6 +16,7 @@ const STATUS_LABELS = {
   acknowledged: "Signalement pris en compte par le service",
   contacted: "Le service vous a contacté",
   contact_made: "Le service vous a contacté",
+  unreachable: "Le service n'a pas pu vous joindre",
   in_progress: "Suivi en cours",
   closed: "Suivi terminé",
   done: "Suivi terminé",
@@ -76,8 +77,35 @@ function draw(data) {
     }
     history.append(li);
   }
+  drawAdvice(data.advice);
   result.hidden = false;
   result.focus();
+}
+
+// What to do when the service could not reach the person (status « unreachable »): the server's French text, and
+// the service's number as a link to call it.
+function drawAdvice(advice) {
+  document.getElementById("conseil-suivi")?.remove();
+  if (!advice || typeof advice.text !== "string") return;
+  const box = document.createElement("div");
+  box.id = "conseil-suivi";
+  box.className = "fr-alert fr-alert--warning fr-mt-3w";
+  const title = document.createElement("h3");
+  title.className = "fr-alert__title";
+  title.textContent = String(advice.title || "");
+  const text = document.createElement("p");
+  text.textContent = advice.text;
+  box.append(title, text);
+  if (typeof advice.phone === "string" && advice.phone) {
+    const call = document.createElement("p");
+    const link = document.createElement("a");
+    link.className = "fr-link";
+    link.href = `tel:${advice.phone.replace(/[^0-9+]/g, "")}`;
+    link.textContent = `Appeler ${advice.service || "le service"} : ${advice.phone}`;
+    call.append(link);
+    box.append(call);
+  }
+  history.after(box);
 }
 
 form.addEventListener("submit", async (event) => {
