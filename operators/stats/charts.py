@@ -16,6 +16,8 @@ WIDTH, HEIGHT = 720, 280
 LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 56
 # More than this many labels under the bars overlap on a phone: only every n-th label is drawn.
 MAX_X_LABELS = 12
+# At most this many intervals on the vertical axis: readable at a glance, and the grid does not crowd small charts.
+MAX_TICKS = 5
 
 
 @dataclass(frozen=True)
@@ -25,15 +27,18 @@ class Series:
     values: Sequence[float]
 
 
-def nice_max(value: float) -> float:
-    """A round axis maximum at or above ``value`` (1, 2 or 5 times a power of ten)."""
+def ticks(value: float, *, integer: bool = True) -> list[float]:
+    """Graduations from 0 to a round maximum at or above ``value``, at most MAX_TICKS intervals; for counts the
+    step is a whole number (1, 2, 5 × 10ⁿ), so no axis reads « 1,25 tchat »."""
     if value <= 0:
-        return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 5, 10):
-        if step * power >= value:
-            return float(step * power)
-    return float(10 * power)
+        return [0.0, 1.0]
+    rough = value / MAX_TICKS
+    power = 10 ** math.floor(math.log10(rough))
+    step = next(s * power for s in (1, 2, 5, 10) if s * power >= rough)
+    if integer:
+        step = max(1.0, float(round(step)))
+    count = math.ceil(value / step - 1e-9)
+    return [step * n for n in range(count + 1)]
 
 
 def _number(value: float) -> str:
@@ -53,12 +58,12 @@ def _svg(parts: list[str]) -> Markup:
     return Markup("".join(parts))  # noqa: S704
 
 
-def _grid(top: float) -> list[str]:
+def _grid(graduations: Sequence[float]) -> list[str]:
     parts = []
     plot = HEIGHT - TOP - BOTTOM
-    for n in range(5):
-        value = top * n / 4
-        y = HEIGHT - BOTTOM - plot * n / 4
+    top = graduations[-1]
+    for value in graduations:
+        y = HEIGHT - BOTTOM - plot * value / top
         parts.append(f'<line class="stats-grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
         parts.append(f'<text class="stats-axis" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
                      f'{_number(value)}</text>')
@@ -68,11 +73,12 @@ def _grid(top: float) -> list[str]:
 def stacked_bars(title_id: str, title: str, labels: Sequence[str], series: Sequence[Series]) -> Markup:
     """Vertical bars, one per label, each stacking the series in order from the bottom; with a legend."""
     totals = [sum(s.values[i] for s in series) for i in range(len(labels))]
-    top = nice_max(max(totals, default=0))
+    graduations = ticks(max(totals, default=0))
+    top = graduations[-1]
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(1, len(labels))
     bar = max(1.0, slot * 0.7)
-    parts = [*_open(title_id, title), *_grid(top)]
+    parts = [*_open(title_id, title), *_grid(graduations)]
     every = math.ceil(len(labels) / MAX_X_LABELS) if labels else 1
     for i, label in enumerate(labels):
         x = LEFT + i * slot + (slot - bar) / 2
