@@ -7,7 +7,8 @@ import asyncio
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TextIO
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TextIO
 
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,6 +17,9 @@ from chat.db import create_cli_engine, session_factory
 from chat.settings import ConfigurationError, Settings
 from operators import accounts
 from operators.models import FORCES, ROLES
+
+if TYPE_CHECKING:
+    from routing import LocalService
 
 
 class _Parser(argparse.ArgumentParser):
@@ -128,15 +132,51 @@ DEMO_ACCOUNTS: tuple[tuple[str, str, str | None, str], ...] = (
 )
 
 
-def _demo_service_id() -> str | None:
-    """A real local service for the demo account: the first commissariat of the routing data, if loaded."""
-    try:
-        from routing.data import tables
+# The postal codes the README and the tests use, one territory per force: a tchat started there is routed to that
+# force, and a signalement consented in it reaches the inbox of the local-service account made for it.
+DEMO_TERRITORIES: tuple[tuple[str, str, str | None], ...] = (
+    ("demo-commissariat", "75011", None),  # Paris 11e: police nationale
+    ("demo-brigade", "54120", "54039"),  # Baccarat: gendarmerie nationale
+)
+# Shown when the psychologists' office hours are closed now: how to open them for a demonstration.
+OPEN_HOURS_FOR_DEMO = "PNAV_PSYCHOLOGIST_HOURS='mon-sun 00:00-24:00' make run"
 
-        services = tables().services
-    except Exception:
-        return None
-    return next(iter(sorted(services)), None)
+
+@dataclass(frozen=True)
+class DemoService:
+    username: str
+    postal_code: str
+    commune: str
+    service: LocalService
+
+
+def demo_services() -> list[DemoService]:
+    """The local services competent for the demo postal codes, from the routing data shipped with pnav."""
+    import routing
+
+    found = []
+    for username, postal_code, insee in DEMO_TERRITORIES:
+        try:
+            resolution = routing.resolve(postal_code, insee)
+        except routing.RoutingError:
+            continue
+        if resolution.local_service is not None:
+            found.append(DemoService(username, postal_code, resolution.commune_name, resolution.local_service))
+    return found
+
+
+def _hours_line(env: dict[str, str] | None) -> str:
+    from datetime import UTC, datetime
+
+    from operators import office_hours
+
+    settings = Settings.from_env(env)
+    spec = settings.extra.get("PNAV_PSYCHOLOGIST_HOURS", office_hours.DEFAULT_HOURS)
+    now = datetime.now(UTC)
+    if office_hours.is_open(office_hours.configured(settings), now):
+        return f"Permanence des psychologues ({spec}) : ouverte en ce moment."
+    return (f"Permanence des psychologues ({spec}) : fermée en ce moment. Pour montrer l'invitation d'une "
+            f"psychologue maintenant, lancez le serveur ainsi : {OPEN_HOURS_FOR_DEMO}")
 
 
 def main_demo(argv: list[str], *, stdout: TextIO | None = None, env: dict[str, str] | None = None) -> int:
@@ -147,25 +187,32 @@ def main_demo(argv: list[str], *, stdout: TextIO | None = None, env: dict[str, s
         return 2
 
     async def work(sessions: async_sessionmaker[AsyncSession]) -> int:
-        wanted = list(DEMO_ACCOUNTS)
-        service_id = _demo_service_id()
-        if service_id is not None:
-            wanted.append(("demo-service-local", "local_service", None, "Service local (démo)"))
+        services = {d.username: d for d in demo_services()}
+        wanted = list(DEMO_ACCOUNTS) + [(d.username, "local_service", d.service.force, f"{d.service.name} (démo)")
+                                        for d in services.values()]
         made = 0
         for username, role, force, display_name in wanted:
+            territory = services.get(username)
+            reaches = (f"\n  reçoit les signalements du code postal {territory.postal_code} ({territory.commune}) : "
+                       f"{territory.service.name} [{territory.service.id}]") if territory else ""
             if await accounts.by_username(sessions, username) is not None:
-                print(f"{username} existe déjà (inchangé).", file=stdout)
+                print(f"{username} existe déjà (inchangé).{reaches}", file=stdout)
                 continue
             password = secrets.token_urlsafe(12)
             created = await accounts.create(
                 sessions, username, password, role=role, force=force, display_name=display_name,
-                service_id=service_id if role == "local_service" else None,
+                service_id=territory.service.id if territory else None,
             )
-            print(f"{username}\t{role}\t{force or '-'}\tmot de passe : {password}\n  TOTP : {created.otpauth_uri}",
-                  file=stdout)
+            print(f"{username}\t{role}\t{force or '-'}\tmot de passe : {password}\n  TOTP : {created.otpauth_uri}"
+                  f"{reaches}", file=stdout)
             made += 1
         if made:
             print("Notez ces mots de passe : ils ne seront plus affichés.", file=stdout)
+        for territory in services.values():
+            print(f"Démonstration : un tchat commencé avec le code postal {territory.postal_code} va à la "
+                  f"{'police' if territory.service.force == 'police' else 'gendarmerie'} nationale ; un signalement "
+                  f"accepté arrive chez {territory.username}.", file=stdout)
+        print(_hours_line(env), file=stdout)
         return 0
 
     return _guarded("pnav demo", work, env)

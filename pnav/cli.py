@@ -18,6 +18,7 @@ DELEGATED: dict[str, tuple[str, str, str]] = {
     "purge": ("escalation.cli", "main_purge", "delete what is past its retention period"),
     "escalation": ("escalation.cli", "main_escalation", "identity lifting (escalation unseal …)"),
     "opendata": ("operators.stats.opendata", "main_opendata", "export aggregated open data (opendata export …)"),
+    "services": ("routing.search", "main_services", "find local-service ids (services search QUERY)"),
 }
 
 
@@ -56,10 +57,17 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _migrate(_: argparse.Namespace) -> int:
+    from sqlalchemy.engine import make_url
+
     from pnav.migrate import upgrade
 
-    upgrade(Settings.from_env().database_url)
-    print("pnav: database is up to date")
+    url = Settings.from_env().database_url
+    where = make_url(url).render_as_string(hide_password=True)
+    applied = upgrade(url)
+    if applied:
+        print(f"pnav: {len(applied)} migration(s) applied to {where}: {', '.join(applied)}; the schema is current")
+    else:
+        print(f"pnav: nothing to apply, {where} was already at the latest schema")
     return 0
 
 

@@ -19,17 +19,23 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str) -> None:
-    """Apply every package's migration branch (``heads``): packages own their tables independently."""
+def upgrade(database_url: str) -> list[str]:
+    """Apply every package's migration branch (``heads``): packages own their tables independently.
+
+    Returns the revisions applied, in order: empty when the database was already at the latest schema."""
+    config = alembic_config(database_url)
+    applied: list[str] = []
+    config.attributes["applied"] = applied  # filled by env.py as each migration commits its step
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        command.upgrade(alembic_config(database_url), "heads")
-        return
+        command.upgrade(config, "heads")
+        return applied
     # Called from async code (tests, demo setup): Alembic's env runs its own event loop, so use a thread.
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        pool.submit(command.upgrade, alembic_config(database_url), "heads").result()
+        pool.submit(command.upgrade, config, "heads").result()
+    return applied
 
 
-async def upgrade_async(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, database_url)
+async def upgrade_async(database_url: str) -> list[str]:
+    return await asyncio.to_thread(upgrade, database_url)

@@ -89,3 +89,32 @@ def test_settings_repr_shows_no_secret() -> None:
     for secret in ("s3cr3t-", "contact-key-value", "webhook-secret-value", "db-password", "redis-password"):
         assert secret not in shown
     assert "127.0.0.1/pnav" in shown and "environment='test'" in shown
+
+def test_migrate_says_what_it_did(tmp_path: object) -> None:
+    """On a database created seconds earlier ``pnav migrate`` lists the migrations it applied; run again, it says
+    there was nothing to apply."""
+    from pathlib import Path
+
+    database = Path(str(tmp_path)) / "fresh.sqlite3"
+    env = {"PNAV_ENV": "test", "PNAV_DATABASE_URL": f"sqlite+aiosqlite:///{database}", "PATH": "/usr/bin:/bin"}
+    first = run("migrate", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "migration(s) applied to" in first.stdout and "core_0001" in first.stdout
+    assert "escalation_0002_i16" in first.stdout and "already" not in first.stdout
+    again = run("migrate", env=env)
+    assert again.returncode == 0 and "nothing to apply" in again.stdout and "already at the latest" in again.stdout
+
+
+def test_services_search_by_postal_code_commune_and_name() -> None:
+    """``pnav services search`` finds the competent service of a postal code (spaces allowed) or of a commune, and
+    services by name; nothing found is a one-line French reason and exit 1."""
+    by_code = run("services", "search", "54 120")
+    assert by_code.returncode == 0
+    assert by_code.stdout.startswith("gendarmerie-54039-01\tgendarmerie\tBrigade de gendarmerie - Baccarat\t")
+    assert "commissariat_police-75111-01\tpolice" in run("services", "search", "75011").stdout
+    assert "gendarmerie-54039-01" in run("services", "search", "baccarat").stdout
+    assert "commissariat_police-75111-01" in run("services", "search", "paris", "11").stdout
+    saint_denis = run("services", "search", "Saint-Denis").stdout
+    assert "(93)" in saint_denis and "(974)" in saint_denis  # homonyms, told apart by département
+    nothing = run("services", "search", "zzzz")
+    assert nothing.returncode == 1 and nothing.stderr.count("\n") == 1 and "aucun service" in nothing.stderr
