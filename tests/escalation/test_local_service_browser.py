@@ -102,6 +102,6 @@ async def test_unreachable_step_with_a_private_note_and_what_the_visitor_reads(l
         await expect(phone_page.locator("#resultat")).not_to_contain_text("messagerie")
         await phone_page.add_script_tag(path=str(AXE))
         assert await phone_page.evaluate(AXE_RUN) == []
-        await visit.screenshot("14-suivi-injoignable", full_page=False)
+        await visit.screenshot("31-suivi-injoignable", full_page=False)
     finally:
         await visit.context.close()

@@ -138,7 +138,7 @@ async def test_console_keeps_queues_and_tabs_in_view_and_tells_tchats_apart(
     assert found == [], found
     if TAKE_SCREENSHOTS:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        await operator.screenshot(path=str(SCREENSHOTS / "22-console-quatre-tchats.png"))
+        await operator.screenshot(path=str(SCREENSHOTS / "22-console-plusieurs-tchats.png"))
     assert errors == []
 
 
@@ -245,7 +245,7 @@ async def test_visitor_is_asked_before_the_psychologist_joins(browser: Browser, 
         card = visitor.locator(".pnav-card--psychologist")
         await expect(card).to_contain_text("Une psychologue peut se joindre à la conversation. D'accord ?")
         await expect(pane.locator(".chat-psy-state")).to_contain_text("en attente de sa réponse")
-        await visit.screenshot("13-tchat-psychologue-question", full_page=False)
+        await visit.screenshot("30-tchat-psychologue-question", full_page=False)
         assert await violations(visitor) == []
         await card.get_by_role("button", name="Non merci").click()
         await expect(card).to_contain_text("la conversation continue sans psychologue")

@@ -3,7 +3,7 @@
 // server sends the question again after a reload or a reconnect until it is answered. Every sentence the visitor
 // reads on this card is in TEXT (one place for translations).
 const TEXT = {
-  title: "Une psychologue peut vous rejoindre",
+  title: "Une proposition pour vous",
   question: "Une psychologue peut se joindre à la conversation. D'accord ?",
   explain: "Elle lira la conversation et pourra vous écrire. Si vous refusez, la conversation continue comme avant.",
   yes: "Oui, d'accord",
