@@ -65,9 +65,10 @@ def _migrate(_: argparse.Namespace) -> int:
     where = make_url(url).render_as_string(hide_password=True)
     applied = upgrade(url)
     if applied:
-        print(f"pnav: {len(applied)} migration(s) applied to {where}: {', '.join(applied)}; the schema is current")
+        print(f"pnav: {len(applied)} migration(s) applied to {where}: {', '.join(applied)}; the database is now up "
+              "to date")
     else:
-        print(f"pnav: nothing to apply, {where} was already at the latest schema")
+        print(f"pnav: nothing to apply, {where} was already up to date")
     return 0
 
 

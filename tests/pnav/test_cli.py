@@ -101,8 +101,9 @@ def test_migrate_says_what_it_did(tmp_path: object) -> None:
     assert first.returncode == 0, first.stderr
     assert "migration(s) applied to" in first.stdout and "core_0001" in first.stdout
     assert "escalation_0002_i16" in first.stdout and "already" not in first.stdout
+    assert "now up to date" in first.stdout
     again = run("migrate", env=env)
-    assert again.returncode == 0 and "nothing to apply" in again.stdout and "already at the latest" in again.stdout
+    assert again.returncode == 0 and "nothing to apply" in again.stdout and "already up to date" in again.stdout
 
 
 def test_services_search_by_postal_code_commune_and_name() -> None:
