@@ -189,8 +189,9 @@ class VisitorSocket:
         if conversation.status not in store.OPEN_STATUSES:
             await self.send({"type": "closed", "status": conversation.status})
             return
-        for frame in await hooks.welcome_frames(self.state, conversation.id):
-            await self.send(frame)
+        if conversation.status == "active":  # questions wait only in live tchats: no query for a waiting visitor
+            for frame in await hooks.welcome_frames(self.state, conversation.id):
+                await self.send(frame)
 
     async def _replay(self) -> None:
         conversation = self.conversation
