@@ -27,9 +27,19 @@ class Batcher(Generic[T, R]):
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._task: asyncio.Task[None] | None = None
 
-    async def submit(self, item: T) -> R:
-        # A caller that goes away cancels only its wait: its item stays in the batch and is written all the same.
-        return await self.post(item)
+    async def submit(self, item: T, within: float | None = None) -> R:
+        """The item's outcome once its batch is done. A caller that goes away (its task cancelled) cancels only its
+        wait: its item stays in the batch and is written all the same. Past ``within`` seconds the caller gets
+        TimeoutError, and the item is withdrawn if its batch has not started (if it has, it may still be written:
+        the caller must treat the outcome as unknown, as a resend with the same client id does)."""
+        future = self.post(item)
+        if within is None:
+            return await asyncio.shield(future)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), within)
+        except TimeoutError:
+            future.cancel()  # withdrawn: ``_drain`` skips items whose future is already done
+            raise
 
     def post(self, item: T) -> asyncio.Future[R]:
         """Queue ``item`` without waiting; its outcome is in the future, consumed even if nobody awaits it (no
@@ -49,7 +59,11 @@ class Batcher(Generic[T, R]):
     async def _drain(self) -> None:
         try:
             while self._pending:
-                batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
+                # Items whose caller gave up on its deadline are not written (the caller said "not stored").
+                pending = [entry for entry in self._pending if not entry[1].done()]
+                batch, self._pending = pending[: self.max_batch], pending[self.max_batch :]
+                if not batch:
+                    continue
                 try:
                     results = await self._run([item for item, _ in batch])
                 except Exception as exc:  # every waiting caller learns of the failure; the next batch still runs

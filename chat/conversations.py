@@ -6,6 +6,7 @@ Channels: ``conv:<id>`` carries the frames of one conversation (message, card, t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from functools import partial
@@ -16,7 +17,7 @@ from chat.batching import Batcher
 from chat.models import CATEGORIES
 from chat.protocol import dumps
 from chat.state import ChatState
-from chat.writer import Pending
+from chat.writer import SEND_DEADLINE, Pending
 
 
 def conversation_channel(conversation_id: str) -> str:
@@ -41,12 +42,20 @@ async def post(
     client_id: str | None = None,
     author_id: str | None = None,
     kind: str = "text",
+    within: float = SEND_DEADLINE,
 ) -> store.Appended:
-    """Commit a message (group-committed by the process's writer), then publish it. Raises ConversationClosed."""
+    """Commit a message (group-committed by the process's writer), then publish it. Raises ConversationClosed, or
+    TimeoutError after ``within`` seconds (not known to be stored: the sender resends with the same client id)."""
+    if within <= 0:
+        raise TimeoutError  # the frame waited out its deadline behind earlier ones (a frozen database)
     pending = Pending(conversation_id, author, body, client_id, author_id, kind)
-    appended = await (state.writer.append(pending) if state.writer else pending.one_by_one(state.sessions))
+    if state.writer is not None:
+        appended = await state.writer.append(pending, within)
+    else:
+        appended = await asyncio.wait_for(pending.one_by_one(state.sessions), within)
     # A retried send is published again: its first attempt may have been committed by a process that died before
-    # publishing, and live readers would miss it until the next message. Every reader dedups by seq.
+    # publishing (or after its sender's deadline), and live readers would miss it until the next message. Every
+    # reader dedups by seq. The publish never waits for the broker: the ack follows the commit, not the publish.
     await publish(state, conversation_id, appended.message.frame())
     return appended
 

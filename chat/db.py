@@ -70,7 +70,47 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+# Deadlines of every database call. pnav's statements take milliseconds (one round trip for a batch of messages,
+# one for a coalesced read); a statement still running after seconds means a server that is frozen (a stalled disk,
+# a paused VM), partitioned away or stuck on a lock, and the person waiting must get an answer within 5 s
+# (SECURITY.md: frozen PostgreSQL). Each value is below the next layer's, so the cleanest failure fires first.
+#
+# Connecting (TCP, TLS, authentication, for every host of a multi-host URL together: asyncpg's timeout is one for
+# the whole list) takes tens of milliseconds on a LAN; 2 s is a dead or frozen server.
+CONNECT_TIMEOUT = 2.0
+# A lock held for 2 s by another transaction means that transaction is stuck: give up rather than queue behind it.
+LOCK_TIMEOUT_MS = 2_000
+# Server side: PostgreSQL cancels a statement that runs longer, with a clean error and a rollback, before the
+# client's own deadline below has to fire (which needs a second connection to send the cancel).
+STATEMENT_TIMEOUT_MS = 2_500
+# Client side (asyncpg ``command_timeout``): a server that does not answer at all (frozen, partitioned) cannot
+# cancel anything itself. 3 s leaves a sender's 4 s answer deadline (``chat.writer.SEND_DEADLINE``) room to spare.
+COMMAND_TIMEOUT = 3.0
+# A transaction left open by a client that froze or died releases its row locks after 10 s, so that the other
+# processes' writers (which lock the same conversation rows) are not held behind it; pnav's own last milliseconds.
+IDLE_IN_TRANSACTION_MS = 10_000
+# Waiting for a pooled connection: under a burst the 20 connections turn over every few milliseconds; waiting 3 s
+# means they are all stuck on a frozen server, and the caller should fail now rather than queue for 30 s.
+POOL_TIMEOUT = 3.0
+# Reports, exports and the daily purge read or delete months of rows: they get minutes, on their own connections
+# (``long_running``), so the tight deadlines above stay on every request path.
+LONG_STATEMENT_TIMEOUT_MS = 300_000
+LONG_COMMAND_TIMEOUT = 310.0
+
+
+def _postgres_args(statement_ms: int, command_timeout: float) -> dict[str, Any]:
+    return {
+        "timeout": CONNECT_TIMEOUT,
+        "command_timeout": command_timeout,
+        "server_settings": {
+            "statement_timeout": str(statement_ms),
+            "lock_timeout": str(LOCK_TIMEOUT_MS),
+            "idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_MS),
+        },
+    }
+
+
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, long_running: bool = False) -> AsyncEngine:
     if is_sqlite(url):
         parsed = make_url(url)
         if parsed.database and parsed.database != ":memory:":
@@ -78,8 +118,9 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> A
 
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # SQLite has one writer: a single pooled connection serialises writes in-process instead of
-        # failing with "database is locked"; WAL lets the CLI read while the server writes.
-        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=30)
+        # failing with "database is locked"; WAL lets the CLI read while the server writes. Waiting for that one
+        # connection is the queue of this process's own statements (milliseconds each): 10 s means a stalled disk.
+        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=10)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -87,15 +128,20 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> A
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            # Another process (pnav purge, a migration) may hold the write lock briefly: wait up to 5 s.
-            cursor.execute("PRAGMA busy_timeout=5000")
+            # Another process (pnav purge, a migration) may hold the write lock briefly: wait up to 3 s for it, so
+            # that a sender still hears back within its 4 s answer deadline.
+            cursor.execute("PRAGMA busy_timeout=3000")
             cursor.close()
 
         return engine
+    statement_ms, command = (LONG_STATEMENT_TIMEOUT_MS, LONG_COMMAND_TIMEOUT) if long_running else (
+        STATEMENT_TIMEOUT_MS, COMMAND_TIMEOUT)
     return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
+        pool_timeout=POOL_TIMEOUT,
+        connect_args=_postgres_args(statement_ms, command),
         # No pre-ping: it cost a round trip on every checkout (~10% of a saturated process). A connection that
         # PostgreSQL dropped (restart, failover) fails its first statement instead; SQLAlchemy then recycles every
         # older pooled connection, the message writer retries its batch on a fresh one, and a visitor whose read
@@ -105,10 +151,26 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> A
 
 
 def create_cli_engine(url: str) -> AsyncEngine:
-    """An engine for one-shot commands: no pool left behind."""
+    """An engine for one-shot commands: no pool left behind, and the long deadlines of reports and purges."""
     if is_sqlite(url):
         return create_engine(url)
-    return create_async_engine(url, poolclass=NullPool)
+    return create_async_engine(url, poolclass=NullPool,
+                               connect_args=_postgres_args(LONG_STATEMENT_TIMEOUT_MS, LONG_COMMAND_TIMEOUT))
+
+
+@functools.lru_cache(maxsize=16)
+def _long_running(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    if engine.dialect.name == "sqlite":
+        return session_factory(engine)  # one connection per process anyway
+    # Two connections: reports and the purge are rare and run one or two at a time.
+    return session_factory(create_engine(engine.url.render_as_string(hide_password=False), pool_size=2,
+                                         max_overflow=0, long_running=True))
+
+
+def long_running(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """Sessions with minutes of deadline for reports, exports and the purge (months of rows), on two connections
+    of their own: the request paths keep their seconds."""
+    return _long_running(sessions.kw["bind"])
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

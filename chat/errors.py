@@ -6,6 +6,7 @@ import json
 import logging
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -107,6 +108,19 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return HTMLResponse(_error_page(500, message), status_code=500)
 
 
+STORAGE_UNAVAILABLE = ("Le service est momentanément indisponible. Réessayez dans quelques secondes ; en cas "
+                       "d'urgence, appelez le 17 ou le 112, ou envoyez un SMS au 114.")
+
+
+async def storage_error(request: Request, exc: Exception) -> Response:
+    """The database (or the broker) did not answer within its deadline (chat.db): a 503 the client may retry, in
+    French, within seconds, rather than a 500 or a wait for as long as the outage lasts."""
+    log.warning("storage unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    if _wants_json(request):
+        return api_error(503, "storage_unavailable", STORAGE_UNAVAILABLE, retry=True)
+    return HTMLResponse(_error_page(503, STORAGE_UNAVAILABLE), status_code=503)
+
+
 def _error_page(status: int, message: str) -> str:
     from html import escape
 
@@ -118,4 +132,6 @@ def _error_page(status: int, message: str) -> str:
     )
 
 
-exception_handlers = {HTTPException: http_exception, ApiError: api_error_handler, Exception: server_error}
+# TimeoutError: a deadline of chat.db or chat.redis_target fired (asyncpg raises the builtin one).
+exception_handlers = {HTTPException: http_exception, ApiError: api_error_handler, SQLAlchemyError: storage_error,
+                      TimeoutError: storage_error, Exception: server_error}

@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from chat.batching import Batcher
+from chat.redis_target import parse_redis_url
 
 # Each process refreshes its visitors every 20 s; a last-seen time counts for 60 s, so one missed refresh (GC
 # pause, busy loop) never marks a connected visitor absent, a crashed process's visitors disappear within a
@@ -67,7 +68,9 @@ class RedisPresence(_Local):
 
     def __init__(self, url: str) -> None:
         super().__init__()
-        self.client: aioredis.Redis = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        # A plain URL or a Sentinel one; the 2 s deadlines of chat.redis_target: a frozen Redis delays a refresh,
+        # never a socket (every presence call is best effort: unknown is not absent).
+        self.client: aioredis.Redis = parse_redis_url(url).client()
         # Visitors connecting together (a reconnect storm) are marked seen by one ZADD, on one pooled connection,
         # instead of a task, a command and often a new connection each.
         self._arrivals: Batcher[str, None] = Batcher(self._seen_batch, REFRESH_CHUNK, "pnav-presence-arrivals")

@@ -6,8 +6,10 @@ parses whatever arrived with hiredis and hands each message to a callback, in th
 task or future per message. Commands (SUBSCRIBE, UNSUBSCRIBE, PING, AUTH) are written as RESP; ``subscribe``
 returns once Redis confirmed it, so that a caller can read the database after it and miss nothing.
 
-The connection is reopened after a loss, with back-off; every channel is subscribed again and ``on_reconnected``
-runs, because what was published meanwhile is gone (the broker tells each subscriber to resync).
+The connection is reopened after a loss, with back-off, whatever the error (only cancellation stops it): every
+channel is subscribed again and ``on_reconnected`` runs, because what was published meanwhile is gone (the broker
+tells each subscriber to resync). Before each connection the master's address is asked again (``RedisTarget``):
+behind Sentinel, a reconnection after a failover finds the promoted replica.
 """
 
 from __future__ import annotations
@@ -17,13 +19,13 @@ import contextlib
 import logging
 import random
 import socket
-import ssl
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 import hiredis
-from redis.connection import parse_url
+
+from chat.redis_target import RedisTarget
 
 log = logging.getLogger("pnav.broker")
 
@@ -66,6 +68,16 @@ class SubscriberProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.last_read = time.monotonic()
+        try:
+            self._read(data)
+        except Exception:
+            # A protocol error, a bug in a callback: this connection's state is unknown now. Drop it; the
+            # reconnection subscribes again and every subscriber resyncs from the database.
+            log.exception("redis subscriber could not read a reply: reconnecting")
+            if self.transport is not None:
+                self.transport.abort()
+
+    def _read(self, data: bytes) -> None:
         self._parser.feed(data)
         while (reply := self._parser.gets()) is not False:
             if isinstance(reply, list) and reply:
@@ -127,10 +139,10 @@ class SubscriberProtocol(asyncio.Protocol):
 class RedisSubscriber:
     """One subscriber connection kept open for the life of the process."""
 
-    def __init__(self, url: str, on_message: Callable[[bytes, bytes], None],
+    def __init__(self, target: RedisTarget, on_message: Callable[[bytes, bytes], None],
                  on_reconnected: Callable[[], None], channels: Callable[[], Iterable[str]]) -> None:
-        self._options: dict[str, Any] = parse_url(url)  # type: ignore[no-untyped-call]
-        self._tls = url.startswith("rediss://")
+        self._target = target
+        self._ssl = target.ssl_context()
         self._on_message = on_message
         self._on_reconnected = on_reconnected
         self._channels = channels  # every channel to (re)subscribe after a reconnection
@@ -138,6 +150,16 @@ class RedisSubscriber:
         self._reconnecting: asyncio.Task[None] | None = None
         self._watchdog: asyncio.TimerHandle | None = None
         self._closing = False
+        # Plain counters for the metrics module (the lead wires them): connections lost, reconnections made.
+        self.losses = 0
+        self.reconnections = 0
+
+    @property
+    def healthy(self) -> bool:
+        """Connected, subscribed, and heard from within DEAD_AFTER (a frozen Redis stays connected but silent)."""
+        protocol = self._protocol
+        return (protocol is not None and not protocol.lost and self._reconnecting is None
+                and time.monotonic() - protocol.last_read < DEAD_AFTER)
 
     async def connect(self) -> None:
         """Open the connection and subscribe every channel; raises if Redis cannot be reached."""
@@ -168,21 +190,23 @@ class RedisSubscriber:
 
     async def _open(self) -> SubscriberProtocol:
         loop = asyncio.get_running_loop()
-        options = self._options
+        target = self._target
         protocol = SubscriberProtocol(self._on_message, self._lost)
 
         def factory() -> SubscriberProtocol:
             return protocol
 
-        if "path" in options:
-            opening = loop.create_unix_connection(factory, options["path"])
+        # Behind Sentinel, where the master is now (a failover moves it); otherwise the URL's host.
+        address = await asyncio.wait_for(target.address(), CONNECT_TIMEOUT * 2)
+        if isinstance(address, str):
+            opening = loop.create_unix_connection(factory, address)
         else:
-            opening = loop.create_connection(
-                factory, options.get("host", "localhost"), options.get("port", 6379),
-                ssl=ssl.create_default_context() if self._tls else None)
+            host, port = address
+            opening = loop.create_connection(factory, host, port, ssl=self._ssl,
+                                             server_hostname=host if self._ssl is not None else None)
         await asyncio.wait_for(opening, CONNECT_TIMEOUT)
-        if options.get("password"):
-            credentials = [options.get("username") or "", options["password"]]
+        if target.password:
+            credentials = [target.username or "", target.password]
             auth = command(b"AUTH", *(c.encode() for c in credentials if c))
             try:
                 await asyncio.wait_for(protocol.ask(auth), CONNECT_TIMEOUT)
@@ -204,6 +228,7 @@ class RedisSubscriber:
         if self._closing or self._reconnecting is not None:
             return
         log.warning("redis subscriber connection lost")
+        self.losses += 1
         self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect(), name="pnav-redis-reconnect")
 
     def _drop(self) -> None:
@@ -222,15 +247,21 @@ class RedisSubscriber:
                     protocol = await self._open()
                     await asyncio.wait_for(asyncio.gather(*protocol.subscribe(
                         [c.encode() for c in self._channels()])), CONFIRM_TIMEOUT)
-                except (OSError, TimeoutError, hiredis.ReplyError, ConnectionError) as exc:
+                except Exception as exc:
+                    # Any error at all (a refused connection, a sentinel without a master, a bug): never give up,
+                    # only cancellation (shutdown) ends this loop.
                     log.warning("redis subscriber reconnection failed: %s", type(exc).__name__)
                     self._drop()
                     continue
                 if protocol.lost:
                     continue
                 log.info("redis subscriber reconnected")
+                self.reconnections += 1
                 # Events published while we were away are gone: every local subscriber catches up from the database.
-                self._on_reconnected()
+                try:
+                    self._on_reconnected()
+                except Exception:
+                    log.exception("redis subscriber: resync after reconnection failed")
                 return
         finally:
             self._reconnecting = None

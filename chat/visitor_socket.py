@@ -19,9 +19,24 @@ from chat.coalesce import Coalescer
 from chat.db import utcnow
 from chat.limits import TOO_MANY_SOCKETS, limits_of
 from chat.origin import origin_allowed
-from chat.protocol import Generic, Hello, Leave, Ping, ProtocolError, Read, Resume, Send, Typing, dumps, error, parse
+from chat.protocol import (
+    Frame,
+    Generic,
+    Hello,
+    Leave,
+    Ping,
+    ProtocolError,
+    Read,
+    Resume,
+    Send,
+    Typing,
+    dumps,
+    error,
+    parse,
+)
 from chat.ratelimit import TokenBucket
 from chat.state import ChatState
+from chat.writer import SEND_DEADLINE
 
 log = logging.getLogger("pnav.visitor")
 
@@ -33,6 +48,10 @@ CLOSE_FORBIDDEN_ORIGIN = 1008
 CLOSE_TOO_SLOW = 1013
 # Typing notices are advisory: one every 2 s is enough for an indicator and caps fan-out.
 TYPING_INTERVAL = 2.0
+# Client frames read but not yet handled (a send waits for its commit meanwhile). The send rate limit (burst 10)
+# keeps a person well under it even while the database is frozen; past it the frame is refused with an error, so
+# that the socket is still read (and the transport's keepalive pongs with it) whatever the client does.
+MAX_PENDING_FRAMES = 32
 
 LINK_EXPIRED = (
     "Cette conversation n'est plus disponible (elle est terminée ou le lien a expiré). "
@@ -82,6 +101,10 @@ class VisitorSocket:
         # Client frames and broker events both send frames and move ``last_seq``: one of them at a time.
         self.delivery = asyncio.Lock()
         self.drainer: asyncio.Task[None] | None = None
+        # Client frames waiting for ``_work`` (with the loop time they arrived), and the task that handles them:
+        # it exists only while there are some, like ``drainer``.
+        self.inbox: list[tuple[Frame | ProtocolError, float]] = []
+        self.worker: asyncio.Task[None] | None = None
 
     async def send(self, frame: dict[str, Any]) -> None:
         await self.ws.send_text(dumps(frame))
@@ -138,9 +161,10 @@ class VisitorSocket:
         finally:
             if not welcomed:
                 self.delivery.release()
-            if self.drainer is not None:
-                self.drainer.cancel()
-                await asyncio.gather(self.drainer, return_exceptions=True)
+            for task in (self.worker, self.drainer):
+                if task is not None:
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
             if self.state.presence.disconnected(conversation.id) and self.position is None:
                 await self._tell_presence(False)
             with contextlib.suppress(SQLAlchemyError, OSError):
@@ -201,15 +225,57 @@ class VisitorSocket:
             self.last_seq = int(str(frame["seq"]))
 
     async def _loop(self) -> None:
-        """Client frames, read by the socket's own task; broker events go to ``_drain`` (see there)."""
+        """Read client frames, and hand them to ``_work``: the socket is read all the time, even while a send
+        waits for the database. uvicorn stops reading the transport while a received frame is not taken by the
+        application (its flow control), so a handler awaiting a frozen database here would leave the client's
+        keepalive pongs unread and uvicorn would close the socket (1011) after its ping timeout."""
+        loop = asyncio.get_running_loop()
         while True:
             message = await self.ws.receive()
             if message["type"] == "websocket.disconnect":
                 return
-            # Under the delivery lock: the sender's ack goes out before the broker's echo of its message.
-            async with self.delivery:
-                if not await self._on_client(message.get("text") or message.get("bytes") or b"", self.sub):
-                    return
+            frame = parse(message.get("text") or message.get("bytes") or b"",
+                          max_bytes=self.settings.max_frame_bytes, max_chars=self.settings.max_message_chars,
+                          extra_types=hooks.visitor_frames)
+            if isinstance(frame, Ping):
+                await self.send({"type": "pong"})  # liveness is answered at once, whatever waits for storage
+                continue
+            if isinstance(frame, Send) and not self.send_bucket.allow():
+                await self.send({"type": "error", "code": "rate_limited", "message": RATE_LIMITED,
+                                 "client_id": frame.client_id})
+                continue
+            if len(self.inbox) >= MAX_PENDING_FRAMES:
+                refused: dict[str, Any] = {"type": "error", "code": "rate_limited", "message": RATE_LIMITED}
+                if isinstance(frame, Send):
+                    refused["client_id"] = frame.client_id
+                await self.send(refused)
+                continue
+            self.inbox.append((frame, loop.time()))
+            if self.worker is None:
+                self.worker = loop.create_task(self._work())
+
+    async def _work(self) -> None:
+        """Handle client frames in order until none is left (a leave closes the socket: the reader then ends)."""
+        try:
+            while self.inbox:
+                frame, arrived = self.inbox.pop(0)
+                # Under the delivery lock: the sender's ack goes out before the broker's echo of its message.
+                async with self.delivery:
+                    if not await self._on_client(frame, arrived):
+                        self.inbox.clear()
+                        return
+        except (SQLAlchemyError, TimeoutError) as exc:
+            # A read behind a frame (resume, a transfer) failed: say so; the client reconnects and resumes.
+            log.warning("visitor frame not handled: storage error %s", type(exc).__name__)
+            with contextlib.suppress(RuntimeError, OSError):
+                await self.send({"type": "error", "code": "storage_unavailable", "message": UNAVAILABLE,
+                                 "retry": True})
+            await self._close(CLOSE_TOO_SLOW)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            await self._close(CLOSE_TOO_SLOW)  # the socket is gone: the reader sees the disconnect and ends
+        finally:
+            if self.worker is asyncio.current_task():
+                self.worker = None
 
     def _events_ready(self) -> None:
         if self.drainer is None:
@@ -303,16 +369,14 @@ class VisitorSocket:
         self.position = None
         await sub.remove(conversations.queue_channel(conversation.force, conversation.category))
 
-    async def _on_client(self, raw: str | bytes, sub: Subscription) -> bool:
+    async def _on_client(self, frame: Frame | ProtocolError, arrived: float) -> bool:
         """Handle one client frame; False ends the connection."""
         conversation = self.conversation
         assert conversation is not None
-        frame = parse(raw, max_bytes=self.settings.max_frame_bytes, max_chars=self.settings.max_message_chars,
-                      extra_types=hooks.visitor_frames)
         if isinstance(frame, ProtocolError):
             await self.send(frame.frame())
         elif isinstance(frame, Send):
-            await self._on_send(frame)
+            await self._on_send(frame, arrived)
         elif isinstance(frame, Typing):
             now = asyncio.get_running_loop().time()
             if now - self.last_typing >= TYPING_INTERVAL:
@@ -321,8 +385,6 @@ class VisitorSocket:
         elif isinstance(frame, Read):
             await conversations.publish(self.state, conversation.id,
                                         {"type": "read", "who": "visitor", "seq": frame.seq})
-        elif isinstance(frame, Ping):
-            await self.send({"type": "pong"})
         elif isinstance(frame, Resume):
             self.last_seq = frame.after
             await self._replay()
@@ -338,16 +400,16 @@ class VisitorSocket:
             await self.send(error("unknown_frame").frame())
         return True
 
-    async def _on_send(self, frame: Send) -> None:
+    async def _on_send(self, frame: Send, arrived: float) -> None:
         conversation = self.conversation
         assert conversation is not None
-        if not self.send_bucket.allow():
-            await self.send({"type": "error", "code": "rate_limited", "message": RATE_LIMITED,
-                             "client_id": frame.client_id})
-            return
+        # The deadline runs from the frame's arrival: sends queued behind one that waits for a frozen database
+        # are answered within it too, not one deadline after another.
+        within = SEND_DEADLINE - (asyncio.get_running_loop().time() - arrived)
         try:
             appended = await conversations.post(
-                self.state, conversation.id, author="visitor", body=frame.body, client_id=frame.client_id
+                self.state, conversation.id, author="visitor", body=frame.body, client_id=frame.client_id,
+                within=within,
             )
         except store.ConversationClosed:
             await self.send({"type": "error", "code": "conversation_closed", "message": CLOSED,

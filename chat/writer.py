@@ -28,6 +28,12 @@ from chat.metrics import COMMIT_SECONDS, MESSAGES_COMMITTED
 
 log = logging.getLogger("pnav.writer")
 
+# A sender hears back within this time of its frame's arrival: an ack if the message was committed, otherwise
+# ``storage_unavailable`` with ``retry`` (and the client resends with the same client id, which finds the message if
+# the statement did commit after all). 4 s: under the 5 s promised in SECURITY.md (frozen PostgreSQL), above the
+# 3 s client-side statement deadline (chat.db.COMMAND_TIMEOUT), so a healthy but busy database is waited for.
+SEND_DEADLINE = 4.0
+
 # At most this many messages per batch: large enough to amortise a commit under load, small enough that a batch
 # (bodies of up to 4,000 characters each) stays under a few MiB and one slow batch delays few senders.
 MAX_BATCH = 200
@@ -192,5 +198,6 @@ class MessageWriter(Batcher[Pending, store.Appended]):
     def __init__(self, sessions: async_sessionmaker[AsyncSession], max_batch: int = MAX_BATCH) -> None:
         super().__init__(partial(_measured, sessions), max_batch, "pnav-message-writer")
 
-    async def append(self, pending: Pending) -> store.Appended:
-        return await self.submit(pending)
+    async def append(self, pending: Pending, within: float | None = SEND_DEADLINE) -> store.Appended:
+        """Committed (an ack may follow), or TimeoutError after ``within`` seconds: outcome unknown, send again."""
+        return await self.submit(pending, within)

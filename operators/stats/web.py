@@ -10,6 +10,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from chat.db import long_running
 from chat.models import FORCES
 from chat.state import state_of
 from chat.templating import templates
@@ -34,8 +35,10 @@ def scope_of(role: str, own_force: str | None, asked: str | None) -> str | Respo
 
 async def _gather(request: Request, force: str | None, chosen: period.Period) -> dict[str, tables.Table]:
     state = state_of(request)
-    rows = await records.load(state.sessions, chosen, force)
-    counts = await signalements.progress(state.sessions, chosen, force)
+    # A period's records may be months of tchats: the long deadlines of reports, not the request paths' seconds.
+    sessions = long_running(state.sessions)
+    rows = await records.load(sessions, chosen, force)
+    counts = await signalements.progress(sessions, chosen, force)
     return tables.all_tables(compute(rows, chosen), counts)
 
 
