@@ -17,6 +17,7 @@ from starlette.websockets import WebSocket
 import routing
 from chat import conversations, hooks, openapi, store
 from chat.db import utcnow
+from chat.deadlines import answer_within
 from chat.errors import ApiError, read_json_object
 from chat.limits import TOO_MANY_TCHATS, limits_of
 from chat.models import CATEGORIES, ROLES, Conversation
@@ -39,6 +40,9 @@ def _routing_error(exc: routing.RoutingError) -> ApiError:
     return ApiError(exc.status, exc.code, exc.message, **exc.details)
 
 
+# POST /api/v1/conversations answers within this time (the database calls it makes have their own 2–3 s deadlines,
+# but a pool checkout, a statement and a release can add up past 5 s): 4 s, as a send (chat.writer.SEND_DEADLINE).
+START_DEADLINE = 4.0
 # /healthz answers within this time whatever the backends do (a load balancer's check times out at about 5 s):
 # the database and broker checks run side by side, and one that has not answered by then counts as down.
 HEALTH_DEADLINE = 3.0
@@ -100,22 +104,27 @@ async def create_conversation(request: Request) -> Response:
     if not limits_of(state).allow_tchat(request):
         raise ApiError(429, "too_many_tchats", TOO_MANY_TCHATS)
     service = resolved.local_service
-    conversation, token = await store.create_conversation(
-        state.sessions,
-        store.NewConversation(
-            category=category, requester_role=role, postal_code=resolved.postal_code, insee=resolved.insee,
-            commune_name=resolved.commune_name, department=resolved.department, force=resolved.force,
-            local_service_id=service.id if service else None,
-            local_service_approximate=service.approximate if service else False,
-        ),
-    )
-    await hooks.notify_visitor_connected(state, conversation.id, request)
-    await conversations.publish_queue(state, conversation.force, conversation.category)
+    # A person starting a tchat hears back within 5 s even if the database is frozen: past the deadline the
+    # storage error handler answers 503 in French and the start page lets them try again. A tchat committed after
+    # the deadline is left queued without its visitor; the sweeper marks it abandoned.
+    conversation, token = await answer_within(START_DEADLINE, _start(state, request, store.NewConversation(
+        category=category, requester_role=role, postal_code=resolved.postal_code, insee=resolved.insee,
+        commune_name=resolved.commune_name, department=resolved.department, force=resolved.force,
+        local_service_id=service.id if service else None,
+        local_service_approximate=service.approximate if service else False,
+    )))
     return JSONResponse(
         {"id": conversation.id, "token": token, "force": conversation.force, "department": conversation.department,
          "insee": conversation.insee, "commune": conversation.commune_name, "status": conversation.status},
         status_code=201,
     )
+
+
+async def _start(state: ChatState, request: Request, new: store.NewConversation) -> tuple[Conversation, str]:
+    conversation, token = await store.create_conversation(state.sessions, new)
+    await hooks.notify_visitor_connected(state, conversation.id, request)
+    await conversations.publish_queue(state, conversation.force, conversation.category)
+    return conversation, token
 
 
 async def leave_conversation(request: Request) -> Response:

@@ -101,14 +101,14 @@ def redis_server() -> Iterator[str]:
 class LiveServer:
     """A real uvicorn serving a pnav app on a loopback port, in a thread with its own event loop."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, **uvicorn_options: Any) -> None:
         self.settings = settings
         self.app = create_app(settings)
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.ws_base = f"ws://127.0.0.1:{self.port}"
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
-                                **SERVER_SETTINGS)
+                                **{**SERVER_SETTINGS, **uvicorn_options})
         self.server = uvicorn.Server(config)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread = threading.Thread(target=self._serve, daemon=True)

@@ -45,6 +45,10 @@ class ResilientVisitor:
         self.errors: Counter[str] = Counter()
         self.error_messages: dict[str, str] = {}
         self.connections = 0
+        # Seconds from each send attempt to its answer (ack or error); None: no answer before the client gave up.
+        self.answer_times: list[float | None] = []
+        # Acks received for client ids this client had not (yet) seen acknowledged: a false ack would show here.
+        self.acked_while: list[tuple[str, float]] = []
         self.ws: ClientConnection | None = None
         self.ready = asyncio.Event()
         self.closing = False
@@ -136,15 +140,20 @@ class ResilientVisitor:
                 continue
             waiter: asyncio.Future[tuple[str, Any]] = asyncio.get_running_loop().create_future()
             self._waiters[client_id] = waiter
+            loop = asyncio.get_running_loop()
+            asked = loop.time()
             try:
                 await ws.send(json.dumps({"type": "send", "client_id": client_id, "body": body}, ensure_ascii=False))
                 kind, value = await asyncio.wait_for(waiter, 10 * UNIT)
+                self.answer_times.append(loop.time() - asked)
             except (ConnectionClosed, TimeoutError):
                 kind, value = "lost", None
+                self.answer_times.append(None)
             finally:
                 self._waiters.pop(client_id, None)
             if kind == "ack":
                 self.acks[client_id] = value
+                self.acked_while.append((client_id, loop.time()))
                 return int(value)
             if kind == "error":
                 if value.get("code") not in RETRYABLE:
