@@ -45,6 +45,7 @@ class ResilientVisitor:
         self.errors: Counter[str] = Counter()
         self.error_messages: dict[str, str] = {}
         self.connections = 0
+        self.position: int | None = None  # place in the queue, from welcome and queue frames
         # Seconds from each send attempt to its answer (ack or error); None: no answer before the client gave up.
         self.answer_times: list[float | None] = []
         # Acks received for client ids this client had not (yet) seen acknowledged: a false ack would show here.
@@ -84,6 +85,7 @@ class ResilientVisitor:
                 while True:
                     frame = json.loads(await asyncio.wait_for(ws.recv(), 10 * UNIT))
                     if frame["type"] == "welcome":
+                        self.position = frame.get("position")
                         return ws
                     if frame["type"] == "error" and frame.get("code") == "invalid_token":
                         self.fatal = "invalid_token"
@@ -117,6 +119,8 @@ class ResilientVisitor:
             seq = int(frame["seq"])
             self.seen.append(seq)
             self.last_seq = max(self.last_seq, seq)
+        elif kind == "queue":
+            self.position = int(frame["position"])
         elif kind == "ack":
             self._resolve(frame["client_id"], ("ack", int(frame["seq"])))
         elif kind == "error":
