@@ -26,6 +26,10 @@ class Batcher(Generic[T, R]):
         self.name = name
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._task: asyncio.Task[None] | None = None
+        # Plain counters for the metrics module (the lead wires them): callers that gave up on their deadline,
+        # batches that failed (storage errors).
+        self.timeouts = 0
+        self.failures = 0
 
     async def submit(self, item: T, within: float | None = None) -> R:
         """The item's outcome once its batch is done. A caller that goes away (its task cancelled) cancels only its
@@ -38,6 +42,7 @@ class Batcher(Generic[T, R]):
         try:
             return await asyncio.wait_for(asyncio.shield(future), within)
         except TimeoutError:
+            self.timeouts += 1
             future.cancel()  # withdrawn: ``_drain`` skips items whose future is already done
             raise
 
@@ -67,6 +72,7 @@ class Batcher(Generic[T, R]):
                 try:
                     results = await self._run([item for item, _ in batch])
                 except Exception as exc:  # every waiting caller learns of the failure; the next batch still runs
+                    self.failures += 1
                     log.warning("%s: batch failed: %s", self.name, type(exc).__name__)
                     results = [exc] * len(batch)
                 for (_, future), result in zip(batch, results, strict=True):

@@ -365,6 +365,14 @@ async def _handle(console: Console, data: dict[str, Any]) -> None:
         await registered.handler(console, data)
     except store.ConversationClosed:
         await console.error("conversation_closed", str(data.get("conversation")))
+    except (SQLAlchemyError, TimeoutError) as exc:
+        # The database did not answer within its deadline (a send: chat.writer.SEND_DEADLINE, never acked): say so
+        # and close; the console reconnects by itself and resends its unacknowledged messages with their client ids.
+        log.warning("operator frame %s not handled: storage error %s", data["type"], type(exc).__name__)
+        with contextlib.suppress(RuntimeError, OSError):
+            await console.error("storage_unavailable", data.get("conversation") if isinstance(
+                data.get("conversation"), str) else None)
+        await console.close(CLOSE_TRY_AGAIN)
     except Exception:
         # A bug in one handler must not close the console: log without the frame (it may hold a message).
         log.exception("operator frame %s failed", data["type"])

@@ -109,3 +109,27 @@ async def test_a_caller_that_goes_away_does_not_cancel_its_write() -> None:
     gate.set()
     await batcher.flush()
     assert written == [1]
+
+
+async def test_a_caller_past_its_deadline_is_answered_and_its_item_withdrawn() -> None:
+    """A caller waiting behind a stuck batch gets TimeoutError at its deadline; its item is not written later (it
+    was told "not stored"), while an item whose batch had started keeps its outcome for whoever asks again."""
+    release = asyncio.Event()
+    written: list[list[int]] = []
+
+    async def run(items: list[int]) -> list[int | BaseException]:
+        written.append(items)
+        await release.wait()
+        return items
+
+    batcher: Batcher[int, int] = Batcher(run, 10, "test")
+    first = asyncio.ensure_future(batcher.submit(1, 0.05 * UNIT))
+    while not written:
+        await asyncio.sleep(0)  # until the batch of [1] has started (and is stuck)
+    with pytest.raises(TimeoutError):
+        await batcher.submit(2, 0.05 * UNIT)
+    with pytest.raises(TimeoutError):
+        await first
+    release.set()
+    await batcher.flush()
+    assert written == [[1]] and batcher.timeouts == 2
