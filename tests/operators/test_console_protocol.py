@@ -9,7 +9,7 @@ import websockets
 
 from tests.client import start_tchat
 from tests.operators.staff import ConsoleClient, console_for, make, session_cookie
-from tests.servers import LiveServer
+from tests.servers import UNIT, LiveServer
 
 
 async def test_two_operators_race_for_one_tchat(staff_live: LiveServer) -> None:
@@ -94,3 +94,44 @@ async def test_a_storage_failure_at_welcome_says_so_and_asks_to_reconnect(staff_
     again = ConsoleClient(staff_live, cookie)
     assert (await again.connect())["type"] == "welcome"
     await again.close()
+
+
+async def test_a_send_the_database_cannot_commit_in_time_is_refused_and_the_console_reconnects(
+        staff_live: LiveServer) -> None:
+    """While the message writer is stuck (a frozen database as the writer sees it), an operator's send gets
+    ``storage_unavailable`` in French within the send deadline, never an ack, and the console is closed with 1013 so
+    that it reconnects and resends; once the writer works again the resend with the same client_id is acked once."""
+    from chat.writer import SEND_DEADLINE
+
+    console = await console_for(staff_live, await make(staff_live, "agent.gel", "operator", "police"))
+    started = await start_tchat(staff_live, postal_code="75011")
+    await console.send({"type": "take", "conversation": started["id"]})
+    await console.expect("taken")
+    writer = staff_live.state.writer
+    stuck = asyncio.Event()
+
+    async def frozen(batch: list[object]) -> list[object]:
+        await stuck.wait()
+        raise ConnectionResetError("the database went away")
+
+    writer._run, real = frozen, writer._run
+    try:
+        frame = {"type": "send", "conversation": started["id"], "client_id": "op-gel-1", "body": "Je suis là."}
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
+        await console.send(frame)
+        refused = await console.expect("error", SEND_DEADLINE + 3)
+        assert loop.time() - asked <= SEND_DEADLINE + 1 * UNIT
+        assert refused["code"] == "storage_unavailable" and "reconnecte" in refused["message"]
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await console.recv(5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+    finally:
+        stuck.set()
+        writer._run = real
+    console = ConsoleClient(staff_live, console.cookie)
+    await console.connect()
+    await console.send(frame)
+    acked = await console.expect("ack", 10)
+    assert acked["client_id"] == "op-gel-1"
+    await console.close()
