@@ -41,10 +41,10 @@ def _routing_error(exc: routing.RoutingError) -> ApiError:
 
 
 # POST /api/v1/conversations answers within this time (the database calls it makes have their own 2–3 s deadlines,
-# but a pool checkout, a statement and a release can add up past 5 s). 3.5 s: the person is promised an answer
-# within 5 s, and the request's own path (body, routing, limits, the error page) took up to 0.8 s more on the
-# loaded test machine (SECURITY.md, PostgreSQL frozen).
-START_DEADLINE = 3.5
+# but a pool checkout, a statement and a release can add up past 5 s). 3 s: the person is promised an answer
+# within 5 s, and the request's own path took up to 1.2 s more on the loaded test machine (SECURITY.md,
+# PostgreSQL frozen); a healthy database creates a tchat in milliseconds.
+START_DEADLINE = 3.0
 # /healthz answers within this time whatever the backends do (a load balancer's check times out at about 5 s):
 # the database and broker checks run side by side, and one that has not answered by then counts as down.
 HEALTH_DEADLINE = 3.0
