@@ -84,7 +84,7 @@ LOCK_TIMEOUT_MS = 2_000
 # client's own deadline below has to fire (which needs a second connection to send the cancel).
 STATEMENT_TIMEOUT_MS = 2_500
 # Client side (asyncpg ``command_timeout``): a server that does not answer at all (frozen, partitioned) cannot
-# cancel anything itself. 3 s fits in a sender's 3.5 s answer deadline (``chat.writer.SEND_DEADLINE``).
+# cancel anything itself. 3 s: the same as a sender's answer deadline (``chat.writer.SEND_DEADLINE``).
 COMMAND_TIMEOUT = 3.0
 # A transaction left open by a client that froze or died releases its row locks after 10 s, so that the other
 # processes' writers (which lock the same conversation rows) are not held behind it; pnav's own last milliseconds.
@@ -129,7 +129,7 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, long
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             # Another process (pnav purge, a migration) may hold the write lock briefly: wait up to 3 s for it, so
-            # that a sender still hears back within its 3.5 s answer deadline.
+            # that a sender can still be acked within its 3 s answer deadline.
             cursor.execute("PRAGMA busy_timeout=3000")
             cursor.close()
 
