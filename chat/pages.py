@@ -64,8 +64,8 @@ def _helplines(category: str | None, *, minor: bool = False) -> list[dict[str, s
     except Exception:  # the pages must render even if the routing data is missing or broken
         log.exception("helplines unavailable")
         return []
-    return [{"number": h.number, "tel": h.number.replace(" ", ""), "name": h.name, "purpose": h.purpose,
-             "availability": h.availability, "cost": h.cost, "channels": h.channels} for h in lines]
+    return [{"number": h.number, "tel": h.number.replace(" ", ""), "name": h.name, "availability": h.availability,
+             "cost": h.cost, "channels": h.channels} for h in lines]
 
 
 def _emergency_with_helplines() -> list[dict[str, str]]:

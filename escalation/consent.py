@@ -111,6 +111,5 @@ def emergency_card() -> dict[str, Any]:
         "title": "En cas de danger immédiat",
         "text": "Si vous êtes en danger maintenant, appelez le 17 ou le 112. Si vous ne pouvez pas parler, "
                 "envoyez un SMS au 114 : il sera transmis à la police ou à la gendarmerie.",
-        "items": [{"number": h.number, "name": h.name, "purpose": h.purpose, "availability": h.availability,
-                   "cost": h.cost} for h in routing.emergency_numbers()],
+        "items": [h.as_json() for h in routing.emergency_numbers()],
     }

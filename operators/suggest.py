@@ -42,15 +42,6 @@ def support_item(point: routing.SupportPoint) -> dict[str, Any]:
     return item
 
 
-def helpline_item(line: routing.Helpline) -> dict[str, Any]:
-    item: dict[str, Any] = {"number": line.number, "name": line.name, "purpose": line.purpose,
-                            "availability": line.availability, "cost": line.cost}
-    if line.channels.lower().startswith("sms"):
-        # Reached by text message, not by a call (114): the visitor's page offers an SMS link instead.
-        item["sms"] = line.number
-    return item
-
-
 def support_card(conversation: ConversationRow, chosen: str | None = None) -> dict[str, Any] | None:
     """The nearest support points (or the chosen one) for the conversation's commune; None when there is none."""
     category = cast(routing.Category, conversation.category)
@@ -72,7 +63,7 @@ def helplines_card(conversation: ConversationRow) -> dict[str, Any]:
     lines = routing.helplines(cast(routing.Category, conversation.category), emergency=conversation.emergency,
                               minor=conversation.minor)
     return {"kind": "helplines", "title": "Numéros utiles", "text": HELPLINES_TEXT,
-            "items": [helpline_item(line) for line in lines]}
+            "items": [line.as_json() for line in lines]}
 
 
 async def suggest(console: Console, fields: dict[str, Any]) -> None:

@@ -35,6 +35,7 @@ class Sources:
     support: list[DirectoryRow]
     chef_lieux: dict[str, str]
     helplines: list[Row]
+    departments: list[Row]
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Compact:
     services: list[Row] = field(default_factory=list)
     support: list[Row] = field(default_factory=list)
     helplines: list[Row] = field(default_factory=list)
+    departments: list[Row] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
@@ -173,6 +175,7 @@ class _Builder:
         self.out.services = sorted(self.services.values(), key=lambda r: r["id"])
         self.out.support = self.support_rows()
         self.out.helplines = list(self.src.helplines)
+        self.out.departments = list(self.src.departments)
         return self.out
 
     def commune_row(self, commune: CogCommune, institutions: set[str], pn: dict[str, str], gn: dict[str, str]) -> Row:

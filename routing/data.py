@@ -19,7 +19,9 @@ FILES = {
     "postal_codes": "postal_codes.csv.gz",
     "services": "services.csv.gz",
     "support": "support_points.csv.gz",
-    "helplines": "helplines.csv",
+    # Copied as it is from the shared data set (SOURCES.md §9b): the wording a visitor or an operator reads.
+    "helplines": "numeros_nationaux_affichage.csv",
+    "departments": "departments.csv",
 }
 
 
@@ -59,6 +61,8 @@ class Tables:
     services: dict[str, LocalService]
     support: tuple[SupportRecord, ...]
     helplines: dict[str, Helpline]
+    departments: dict[str, str]  # code -> name ("54" -> "Meurthe-et-Moselle")
+    postal_codes_of: dict[str, tuple[str, ...]]  # INSEE code -> the postal codes its communes use, sorted
 
 
 def _read(path: Path) -> list[dict[str, str]]:
@@ -108,12 +112,16 @@ def load_tables(data_dir: Path = DATA_DIR) -> Tables:
         for r in _read(data_dir / FILES["support"])
     )
     helplines = {
-        row["number"]: Helpline(
-            row["number"], row["name"], row["purpose"], row["availability"], row["cost"], row["channels"]
-        )
+        row["numero"]: Helpline(row["numero"], row["nom"], row["disponibilite"], row["cout"], row["canaux"])
         for row in _read(data_dir / FILES["helplines"])
     }
-    return Tables(communes, postal_codes, services, support, helplines)
+    departments = {row["code"]: row["name"] for row in _read(data_dir / FILES["departments"])}
+    codes_of: dict[str, list[str]] = {}
+    for code, routing in postal_codes.items():
+        for commune in routing.communes:
+            codes_of.setdefault(commune.insee, []).append(code)
+    postal_codes_of = {insee: tuple(sorted(codes)) for insee, codes in codes_of.items()}
+    return Tables(communes, postal_codes, services, support, helplines, departments, postal_codes_of)
 
 
 _lock = threading.Lock()

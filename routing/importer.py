@@ -19,8 +19,10 @@ from pathlib import Path
 from routing.build import Compact, Row, Sources, build
 from routing.data import DATA_DIR, FILES, reset_cache
 from routing.sources import (
+    HELPLINE_COLUMNS,
     read_chef_lieux,
     read_cog_communes,
+    read_department_names,
     read_directory,
     read_helplines,
     read_official_competence,
@@ -35,7 +37,7 @@ SOURCE_NAMES = {
     "forces": "forces_points_accueil_annuaire2020.csv",
     "support": "aide_victimes_acces_droit_annuaire2020.csv",
     "departments": "departements.csv",
-    "helplines": "numeros_nationaux.csv",
+    "helplines": "numeros_nationaux_affichage.csv",
 }
 COLUMNS = {
     "communes": ("insee", "name", "department", "population", "force", "rule", "pn_service", "pn_approx",
@@ -43,7 +45,8 @@ COLUMNS = {
     "postal_codes": ("postal_code", "communes"),
     "services": ("id", "name", "force", "address", "phone", "insee"),
     "support": ("id", "kind", "name", "address", "phone", "contact", "lat", "lon"),
-    "helplines": ("number", "name", "purpose", "availability", "cost", "channels"),
+    "helplines": HELPLINE_COLUMNS,
+    "departments": ("code", "name"),
 }
 
 
@@ -86,6 +89,7 @@ def import_data(
         support=read_directory(source("support")),
         chef_lieux=read_chef_lieux(source("departments")),
         helplines=read_helplines(source("helplines")),
+        departments=read_department_names(source("departments")),
     )
     compact: Compact = build(sources)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -82,11 +82,18 @@ class SupportPoint:
 
 @dataclass(frozen=True)
 class Helpline:
-    """A national helpline or emergency number."""
+    """A national helpline or emergency number, in the words a person reads (numeros_nationaux_affichage.csv)."""
 
     number: str
     name: str
-    purpose: str
     availability: str
     cost: str
     channels: str
+
+    def as_json(self) -> dict[str, str]:
+        """A card item: the visitor's page draws a call link, or an SMS link for a number reached by text (114)."""
+        item = {"number": self.number, "name": self.name, "availability": self.availability, "cost": self.cost,
+                "channels": self.channels}
+        if self.channels.lower().startswith("sms"):
+            item["sms"] = self.number
+        return item

@@ -1,8 +1,9 @@
 """Orientation: support points near a commune and the national helplines that fit a category.
 
-Helplines by category (from numeros_nationaux.csv, see each row's `public_et_objet`):
+Helplines by category (the numbers of numeros_nationaux.csv, see each row's `public_et_objet`; what a person reads
+comes from numeros_nationaux_affichage.csv):
 - emergency: 17, 112 and 114 first, always;
-- minor: 119 (Allô Enfance en danger);
+- minor: 119 (Allô Enfance en danger) and 3018 (young victims of online harassment and violence);
 - domestic_violence and sexual_violence: 3919 (Violences Femmes Info covers conjugal and sexual violence);
 - discrimination_hate: 3018 (cyber-harassment and online violence);
 - every category: 116 006 (France Victimes, any victim of an offence).
@@ -34,7 +35,7 @@ BY_CATEGORY: dict[Category, tuple[str, ...]] = {
     "discrimination_hate": ("3018",),
 }
 EVERY_VICTIM = "116 006"
-MINORS = "119"
+MINORS = ("119", "3018")
 
 
 def _point(record: SupportRecord, distance: float) -> SupportPoint:
@@ -81,7 +82,7 @@ def helplines(category: Category, *, emergency: bool = False, minor: bool = Fals
     """The national numbers that fit the conversation, the most urgent first."""
     numbers = list(EMERGENCY) if emergency else []
     if minor:
-        numbers.append(MINORS)
+        numbers.extend(MINORS)
     numbers.extend(BY_CATEGORY[category])
     numbers.append(EVERY_VICTIM)
     return _pick(numbers)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+HELPLINE_COLUMNS = ("numero", "nom", "disponibilite", "cout", "canaux")
 ARRONDISSEMENT_PARENTS = frozenset({"75056", "13055", "69123"})  # Paris, Marseille, Lyon: routed by arrondissement
 
 
@@ -129,15 +130,28 @@ def read_chef_lieux(path: Path) -> dict[str, str]:
 
 
 def read_helplines(path: Path) -> list[dict[str, str]]:
-    """Rows of `numeros_nationaux.csv`, renamed to the Helpline fields."""
-    return [
-        {
-            "number": row["numero"],
-            "name": row["nom"],
-            "purpose": row["public_et_objet"],
-            "availability": row["disponibilite"],
-            "cost": row["cout"],
-            "channels": row["canaux"],
-        }
-        for row in _rows(path)
-    ]
+    """Rows of `numeros_nationaux_affichage.csv` (the wording a person reads), kept as they are.
+
+    The last column (`canaux`) is free text that may hold an unquoted comma (the shared file's 114 row does):
+    whatever follows the fourth comma belongs to it."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        header, *body = list(csv.reader(handle))
+    if tuple(header) != HELPLINE_COLUMNS:
+        raise ValueError(f"{path.name}: columns {header} instead of {list(HELPLINE_COLUMNS)}")
+    rows = []
+    for fields in body:
+        if not fields:
+            continue
+        last = len(HELPLINE_COLUMNS) - 1
+        row = dict(zip(HELPLINE_COLUMNS, [*fields[:last], ",".join(fields[last:])], strict=True))
+        missing = [column for column in HELPLINE_COLUMNS if not row[column].strip()]
+        if missing:
+            raise ValueError(f"{path.name}: number {row['numero']!r} lacks {', '.join(missing)}")
+        rows.append(row)
+    return rows
+
+
+def read_department_names(path: Path) -> list[dict[str, str]]:
+    """Département code and name (`departements.csv` format), in code order."""
+    return sorted(({"code": row["code_departement"], "name": row["nom"]} for row in _rows(path)),
+                  key=lambda row: row["code"])

@@ -35,6 +35,8 @@ def test_import_pn_list_infers_gendarmerie_and_nearest_brigade(tmp_path: Path) -
     assert apremont.commune.force == "gendarmerie"
     assert (apremont.gn_service, apremont.gn_approx) == ("gendarmerie-01283-01", True)
     assert [h.number for h in tables.helplines.values()][:3] == ["17", "112", "114"]
+    assert tables.helplines["114"].channels.endswith("(visio en LSF, tchat, texte) ; permet aussi d'alerter discrètement")
+    assert tables.departments == {"01": "Ain"}
 
 
 def test_import_is_reproducible(tmp_path: Path) -> None:
@@ -52,7 +54,8 @@ def test_main_import_reports_missing_sources(tmp_path: Path) -> None:
 
 
 def test_main_import_success(tmp_path: Path) -> None:
-    """The command line writes the five compact files."""
+    """The command line writes the six compact files."""
     assert main_import(["--sources", str(FIXTURES), "--out", str(tmp_path)]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "communes.csv.gz", "helplines.csv", "postal_codes.csv.gz", "services.csv.gz", "support_points.csv.gz"]
+        "communes.csv.gz", "departments.csv", "numeros_nationaux_affichage.csv", "postal_codes.csv.gz",
+        "services.csv.gz", "support_points.csv.gz"]

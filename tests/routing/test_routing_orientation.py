@@ -46,9 +46,27 @@ def test_helplines_per_category() -> None:
 
 
 def test_helplines_emergency_and_minor_first() -> None:
-    """In danger 17/112/114 come first, then 119 for a minor."""
+    """In danger 17/112/114 come first, then 119 and 3018 for a minor."""
     numbers = [h.number for h in routing.helplines("discrimination_hate", emergency=True, minor=True)]
     assert numbers == ["17", "112", "114", "119", "3018", "116 006"]
+
+
+def test_minor_adds_119_and_3018_to_every_category() -> None:
+    """A tchat about a minor gets the child-protection line and the young people's online-violence line."""
+    assert [h.number for h in routing.helplines("domestic_violence", minor=True)] == ["119", "3018", "3919",
+                                                                                      "116 006"]
+
+
+def test_helplines_read_as_the_curated_wording() -> None:
+    """What a person reads comes from numeros_nationaux_affichage.csv: no research notes, no hedging."""
+    victims = next(h for h in routing.all_helplines() if h.number == "116 006")
+    assert (victims.name, victims.availability) == ("Aide aux victimes (France Victimes)",
+                                                    "7j/7, 9h–20h ; messagerie de rappel en dehors de ces horaires")
+    deaf = next(h for h in routing.all_helplines() if h.number == "114")
+    assert deaf.channels.endswith("permet aussi d'alerter discrètement")
+    for line in routing.all_helplines():
+        for text in (line.name, line.availability, line.cost, line.channels):
+            assert "selon une source" not in text and "au lancement" not in text and "indique" not in text
 
 
 def test_emergency_numbers() -> None:

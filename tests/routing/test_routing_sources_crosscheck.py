@@ -45,13 +45,16 @@ def test_every_pn_commune_has_its_named_service() -> None:
             assert service.name == row["service_pn"]
 
 
-def test_helplines_match_file_9() -> None:
-    """The eight national numbers are shipped unchanged."""
+def test_helplines_match_file_9b() -> None:
+    """The eight national numbers of file 9 are shipped, in the words of file 9b (its 114 row's last column holds an
+    unquoted comma: the rest of the line belongs to it)."""
     shipped = tables().helplines
-    for row in _rows("numeros_nationaux.csv"):
-        line = shipped[row["numero"]]
-        expected = (row["nom"], row["public_et_objet"], row["disponibilite"])
-        assert (line.name, line.purpose, line.availability) == expected
+    assert set(shipped) == {row["numero"] for row in _rows("numeros_nationaux.csv")}
+    with (SHARED / "numeros_nationaux_affichage.csv").open(encoding="utf-8", newline="") as handle:
+        for number, name, availability, cost, *channels in list(csv.reader(handle))[1:]:
+            line = shipped[number]
+            assert (line.name, line.availability, line.cost, line.channels) == (name, availability, cost,
+                                                                                ",".join(channels))
 
 
 def test_support_points_match_file_8() -> None:

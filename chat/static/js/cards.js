@@ -62,6 +62,8 @@ function renderItem(item) {
   if (address) li.append(el("p", "pnav-card__meta", address));
   const when = [str(item.availability), str(item.cost), str(item.hours)].filter(Boolean).join(" · ");
   if (when) li.append(el("p", "pnav-card__meta", when));
+  const channels = str(item.channels);
+  if (channels) li.append(el("p", "pnav-card__meta", channels));
   if (typeof item.distance_km === "number") {
     li.append(el("p", "pnav-card__meta", `À environ ${item.distance_km.toLocaleString("fr-FR", { maximumFractionDigits: 1 })} km`));
   }
