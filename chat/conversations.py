@@ -14,7 +14,7 @@ from typing import Any
 
 from chat import store
 from chat.batching import Batcher
-from chat.models import CATEGORIES
+from chat.models import CATEGORIES, UNLOCATED
 from chat.protocol import dumps
 from chat.state import ChatState
 from chat.writer import SEND_DEADLINE, Pending
@@ -78,20 +78,27 @@ async def publish_queue(state: ChatState, force: str, category: str) -> None:
     )
 
 
-async def publish_all_queues(state: ChatState, forces: tuple[str, ...] = ("police", "gendarmerie")) -> None:
+async def publish_all_queues(state: ChatState, forces: tuple[str, ...] = ("police", "gendarmerie", UNLOCATED)) -> (
+    None
+):
     for force in forces:
         for category in CATEGORIES:
             await publish_queue(state, force, category)
 
 
 async def take(state: ChatState, conversation_id: str, account_id: str, force: str, who: str = "operator") -> bool:
-    """Atomically take a queued conversation; the winner's join is published and the queue updated."""
-    if not await store.take(state.sessions, conversation_id, account_id, force):
+    """Atomically take a queued conversation; the winner's join (a stored event) is published and the queue
+    updated."""
+    joined = await store.take(state.sessions, conversation_id, account_id, force,
+                              {"type": "joined", "who": who, "force": force})
+    if joined is None:
         return False
     conversation = await store.get(state.sessions, conversation_id)
-    await publish(state, conversation_id, {"type": "joined", "who": who})
+    await publish(state, conversation_id, joined.frame())
     if conversation is not None:
         await publish_queue(state, conversation.force, conversation.category)
+        if conversation.insee == UNLOCATED:  # it waited sans localisation: that queue changed
+            await publish_queue(state, UNLOCATED, conversation.category)
     return True
 
 
@@ -104,16 +111,17 @@ async def finish(
     by: str = "operator",
     only_assigned_to: str | None = None,
 ) -> bool:
-    """Close (operator) or abandon (visitor left): publish ``left`` and ``closed``, refresh the queue."""
+    """Close (operator) or abandon (visitor left): publish ``left`` (a stored event: ``reason`` is the status) and
+    ``closed``, refresh the queue."""
     conversation = await store.get(state.sessions, conversation_id)
     if conversation is None:
         return False
-    done = await store.finish(
-        state.sessions, conversation_id, status=status, outcome=outcome, only_assigned_to=only_assigned_to
-    )
-    if not done:
+    left = await store.finish(state.sessions, conversation_id, status=status, outcome=outcome,
+                              only_assigned_to=only_assigned_to,
+                              event={"type": "left", "who": by, "reason": status})
+    if left is None:
         return False
-    await publish(state, conversation_id, {"type": "left", "who": by})
+    await publish(state, conversation_id, left.frame())
     await publish(state, conversation_id, {"type": "closed", "status": status})
     if conversation.status == "queued":
         await publish_queue(state, conversation.force, conversation.category)

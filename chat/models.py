@@ -14,6 +14,13 @@ ROLES = ("victim", "witness", "relative", "professional")
 FORCES = ("police", "gendarmerie")
 STATUSES = ("queued", "active", "closed", "abandoned")
 AUTHORS = ("visitor", "operator", "psychologist", "system")
+# A tchat opened sans localisation (the visitor would not or could not say where) has empty location fields
+# (postal code, INSEE code, commune, département) and, until an operator of either force takes it, an empty force:
+# it waits in the queue ``queue::<category>`` that consoles of both forces follow. The operator in charge may set
+# the commune later. Empty strings rather than NULL: the columns stay NOT NULL (SQLite cannot drop a NOT NULL
+# without rebuilding the table, and that rebuild's DROP would cascade to the messages), every ``force == X``
+# filter already leaves these tchats out, and no code path can mistake "" for a force.
+UNLOCATED = ""
 
 
 class Conversation(Base):
@@ -62,7 +69,7 @@ class Message(Base):
     seq: Mapped[int] = mapped_column(Integer)
     author: Mapped[str] = mapped_column(String(16))
     author_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    kind: Mapped[str] = mapped_column(String(16), default="text")  # text | card
+    kind: Mapped[str] = mapped_column(String(16), default="text")  # text | card | event (chat.store.EVENT_KINDS)
     body: Mapped[str] = mapped_column(Text)
     client_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

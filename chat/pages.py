@@ -36,6 +36,10 @@ STATIC_CACHE = "public, max-age=86400"
 # learns where the visitor came from. PNAV_QUICK_EXIT_URL overrides it (e.g. a local page in a kiosk).
 DEFAULT_QUICK_EXIT_URL = "https://meteofrance.com/"
 
+# A pasted text is sent as at most 5 messages (20,000 characters at the default limit): a long account fits, and 5
+# stays under the burst of the per-socket send limit (10); the rest of a longer text stays in the box, never lost.
+MAX_MESSAGE_PARTS = 5
+
 CATEGORY_LABELS = {
     "sexual_violence": "Violences sexuelles et sexistes",
     "domestic_violence": "Violences conjugales",
@@ -56,16 +60,26 @@ ROLE_LABELS = {
 }
 
 
-def _helplines(category: str | None, *, minor: bool = False) -> list[dict[str, str]]:
+def _helplines(category: str | None, *, minor: bool = False, emergency: bool = False) -> list[dict[str, str]]:
     """National numbers from the routing data: emergency ones for no category, the fitting ones otherwise."""
     try:
-        lines = routing.helplines(cast(Category, category), minor=minor) if category in CATEGORY_LABELS \
-            else routing.emergency_numbers()
+        lines = routing.helplines(cast(Category, category), minor=minor, emergency=emergency) \
+            if category in CATEGORY_LABELS else routing.emergency_numbers()
     except Exception:  # the pages must render even if the routing data is missing or broken
         log.exception("helplines unavailable")
         return []
-    return [{"number": h.number, "tel": h.number.replace(" ", ""), "name": h.name, "availability": h.availability,
-             "cost": h.cost, "channels": h.channels} for h in lines]
+    return [{"number": h.number, "href": ("sms:" if "sms" in h.as_json() else "tel:") + h.number.replace(" ", ""),
+             "name": h.name, "availability": h.availability, "cost": h.cost, "channels": h.channels, "only": ""}
+            for h in lines]
+
+
+def _end_numbers(category: str) -> list[dict[str, str]]:
+    """The numbers of the category, and those a flag adds (emergency: 17, 112, 114; minor: 119, 3018), marked with
+    the flag: the end page shows the latter only for a tchat that carried it (the tab knows, the URL does not)."""
+    base = {line["number"] for line in _helplines(category)}
+    urgent = {line["number"] for line in _helplines(None)}
+    return [{**line, "only": "" if line["number"] in base else "emergency" if line["number"] in urgent else "minor"}
+            for line in _helplines(category, minor=True, emergency=True)]
 
 
 def _emergency_with_helplines() -> list[dict[str, str]]:
@@ -82,6 +96,7 @@ def _context(request: Request, **extra: Any) -> dict[str, Any]:
         "request": request,
         "quick_exit_url": settings.extra.get("PNAV_QUICK_EXIT_URL", DEFAULT_QUICK_EXIT_URL),
         "max_message_chars": settings.max_message_chars,
+        "max_message_parts": MAX_MESSAGE_PARTS,
         "categories": CATEGORY_LABELS,
         "category_hints": CATEGORY_HINTS,
         "roles": ROLE_LABELS,
@@ -120,7 +135,7 @@ async def tchat(request: Request) -> Response:
 async def end(request: Request) -> Response:
     category = _category(request)
     return templates.TemplateResponse(request, "end.html", _context(
-        request, category=category, numbers=_helplines(category) if category else _emergency_with_helplines()))
+        request, category=category, numbers=_end_numbers(category) if category else _emergency_with_helplines()))
 
 
 async def followup(request: Request) -> Response:

@@ -14,9 +14,14 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat.db import AnyRow, ByKeys, UTCDateTime, fetch, one_of_keys, single_read, utcnow
-from chat.models import Conversation, Message, Participant
+from chat.models import UNLOCATED, Conversation, Message, Participant
 
 OPEN_STATUSES = ("queued", "active")
+# What happens in a tchat besides messages and cards, stored as a row of kind "event" with its own seq so that a
+# page that reloads (or a socket that resumes) replays it like the rest of the transcript; the frame carries the
+# event's fields, its seq and its time. Typing, read receipts, queue positions and flags stay live-only: they
+# are state (the welcome frame carries the flags), not history.
+EVENT_KINDS = ("joined", "left", "transferred", "consent_request", "consent_result")
 # Replay is paged so a client resuming after a long absence does not load a whole transcript at once.
 REPLAY_PAGE = 500
 
@@ -49,6 +54,8 @@ class StoredMessage:
         if self.kind == "card":
             card = json.loads(self.body)
             return {"type": "card", "seq": self.seq, "author": self.author, "at": at, **card}
+        if self.kind == "event":
+            return {**json.loads(self.body), "seq": self.seq, "at": at}
         frame: dict[str, object] = {"type": "message", "seq": self.seq, "author": self.author, "body": self.body,
                                      "at": at}
         if self.client_id is not None:
@@ -255,9 +262,12 @@ async def messages_after(
 
 
 async def take(
-    sessions: async_sessionmaker[AsyncSession], conversation_id: str, account_id: str, force: str
-) -> bool:
-    """Atomically give a queued conversation of ``force`` to one operator: exactly one concurrent caller wins."""
+    sessions: async_sessionmaker[AsyncSession], conversation_id: str, account_id: str, force: str,
+    event: dict[str, Any] | None = None,
+) -> StoredMessage | None:
+    """Atomically give a queued conversation of ``force`` (or one waiting sans localisation, which then becomes
+    ``force``'s) to one operator: exactly one concurrent caller wins and gets its ``joined`` event, stored with the
+    next seq in the same transaction; None for the others."""
     now = utcnow()
     async with sessions.begin() as session:
         result = await session.execute(
@@ -265,15 +275,19 @@ async def take(
             .where(
                 Conversation.id == conversation_id,
                 Conversation.status == "queued",
-                Conversation.force == force,
+                Conversation.force.in_((force, UNLOCATED)),
             )
-            .values(status="active", assigned_to=account_id, taken_at=func.coalesce(Conversation.taken_at, now))
+            .values(status="active", assigned_to=account_id, force=force,
+                    taken_at=func.coalesce(Conversation.taken_at, now))
             .returning(Conversation.id)
         )
-        won = result.first() is not None
-        if won:
-            session.add(Participant(conversation_id=conversation_id, account_id=account_id, role="operator"))
-        return won
+        if result.first() is None:
+            return None
+        session.add(Participant(conversation_id=conversation_id, account_id=account_id, role="operator"))
+        joined = await append_event(session, conversation_id, event or {"type": "joined", "who": "operator",
+                                                                         "force": force})
+        assert joined is not None  # the row is ours and active: its seq cannot fail
+        return joined
 
 
 async def finish(
@@ -283,19 +297,44 @@ async def finish(
     status: str,
     outcome: str | None = None,
     only_assigned_to: str | None = None,
-) -> bool:
-    """Move an open conversation to closed/abandoned. Returns False when it was already finished."""
+    event: dict[str, Any] | None = None,
+) -> StoredMessage | None:
+    """Move an open conversation to closed/abandoned, storing its ``left`` event (the last seq) in the same
+    statement's transaction. Returns that event, or None when the conversation was already finished."""
     conditions = [Conversation.id == conversation_id, Conversation.status.in_(OPEN_STATUSES)]
     if only_assigned_to is not None:
         conditions.append(Conversation.assigned_to == only_assigned_to)
+    now = utcnow()
     async with sessions.begin() as session:
-        result = await session.execute(
+        seq = await session.scalar(
             update(Conversation)
             .where(and_(*conditions))
-            .values(status=status, outcome=outcome, closed_at=utcnow())
-            .returning(Conversation.id)
+            .values(status=status, outcome=outcome, closed_at=now, last_seq=Conversation.last_seq + 1)
+            .returning(Conversation.last_seq)
         )
-        return result.first() is not None
+        if seq is None:
+            return None
+        return await _insert_event(session, conversation_id, seq, event or {"type": "left", "who": "operator"}, now)
+
+
+async def append_event(session: AsyncSession, conversation_id: str, event: dict[str, Any]) -> StoredMessage | None:
+    """Store an event (one of EVENT_KINDS) with the next seq, inside the caller's transaction, so that it commits
+    with what it tells; None when the conversation is no longer open (the caller then only publishes it)."""
+    seq = await session.scalar(_NEXT_SEQ, {"conversation_id": conversation_id})
+    if seq is None:
+        return None
+    return await _insert_event(session, conversation_id, seq, event, utcnow())
+
+
+async def _insert_event(session: AsyncSession, conversation_id: str, seq: int, event: dict[str, Any],
+                        now: datetime) -> StoredMessage:
+    assert event.get("type") in EVENT_KINDS, event
+    body = json.dumps(event, ensure_ascii=False)
+    await session.execute(_INSERT_MESSAGE, {
+        "conversation_id": conversation_id, "seq": seq, "author": "system", "author_id": None, "kind": "event",
+        "body": body, "client_id": None, "created_at": now,
+    })
+    return StoredMessage(conversation_id, seq, "system", "event", body, None, now)
 
 
 _TOUCH = ByKeys(lambda dialect: update(_conversations).where(one_of_keys(_conversations.c.id, dialect))
@@ -371,10 +410,12 @@ class Seat:
     status: str
     priority: int
     queued_at: datetime
+    emergency: bool
+    minor: bool
 
     @classmethod
     def of(cls, c: ConversationRow) -> Seat:
-        return cls(c.id, c.force, c.category, c.status, c.priority, c.queued_at)
+        return cls(c.id, c.force, c.category, c.status, c.priority, c.queued_at, c.emergency, c.minor)
 
 
 async def position(sessions: async_sessionmaker[AsyncSession], conversation: ConversationRow | Seat) -> int | None:

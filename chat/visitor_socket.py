@@ -52,6 +52,9 @@ TYPING_INTERVAL = 2.0
 # keeps a person well under it even while the database is frozen; past it the frame is refused with an error, so
 # that the socket is still read (and the transport's keepalive pongs with it) whatever the client does.
 MAX_PENDING_FRAMES = 32
+# Frames of the transcript (they carry a seq); and the other conversation frames a visitor receives.
+TRANSCRIPT = frozenset(("message", "card", *store.EVENT_KINDS))
+FORWARDED = frozenset((*store.EVENT_KINDS, "closed", "flags"))
 
 LINK_EXPIRED = (
     "Cette conversation n'est plus disponible (elle est terminée ou le lien a expiré). "
@@ -206,8 +209,11 @@ class VisitorSocket:
         conversation = self.conversation
         assert conversation is not None
         self.position = await store.position(self.state.sessions, conversation)
+        # The flags are state, not history: a page that reloads learns them here (then from live ``flags`` frames).
         await self.send({"type": "welcome", "conversation": conversation.id, "status": conversation.status,
-                         "position": self.position, "force": conversation.force, "category": conversation.category})
+                         "position": self.position, "force": conversation.force or None,
+                         "category": conversation.category, "emergency": conversation.emergency,
+                         "minor": conversation.minor})
         self.last_seq = after
         await self._replay()
         if conversation.status not in store.OPEN_STATUSES:
@@ -217,12 +223,16 @@ class VisitorSocket:
             for frame in await hooks.welcome_frames(self.state, conversation.id):
                 await self.send(frame)
 
-    async def _replay(self) -> None:
+    async def _replay(self, sub: Subscription | None = None) -> None:
+        """Send the transcript after ``last_seq``. With ``sub`` (a gap filled while live, not the welcome's replay
+        of what the socket's fresh state already reflects) the events also move this socket between queues."""
         conversation = self.conversation
         assert conversation is not None
         for frame in await conversations.transcript(self.state, conversation.id, self.last_seq):
             await self.send(frame)
             self.last_seq = int(str(frame["seq"]))
+            if sub is not None:
+                await self._follow(frame, sub)
 
     async def _loop(self) -> None:
         """Read client frames, and hand them to ``_work``: the socket is read all the time, even while a send
@@ -286,7 +296,7 @@ class VisitorSocket:
         sub = self.sub
         try:
             async with self.delivery:
-                await sub.drain(lambda raw: self._on_event(raw, sub), self._replay)
+                await sub.drain(lambda raw: self._on_event(raw, sub), lambda: self._replay(sub))
                 self.drainer = None  # before any await: the next event starts a new drain
         except SubscriberOverflow:
             await self._close(CLOSE_TOO_SLOW)  # the socket's own task then reads the disconnect and ends
@@ -307,35 +317,36 @@ class VisitorSocket:
     async def _on_event(self, raw: str, sub: Subscription) -> None:
         frame = orjson.loads(raw)  # our own events: the fast parser
         kind = frame.get("type")
-        if kind in ("message", "card"):
+        if kind in TRANSCRIPT and "seq" in frame:  # messages, cards and stored events: in seq order, once
             seq = int(frame["seq"])
             if seq <= self.last_seq:
                 return
             if seq > self.last_seq + 1:
-                await self._replay()  # a publish was lost or overtaken: fill the gap from the database
+                await self._replay(sub)  # a publish was lost or overtaken: fill the gap from the database
                 return
             frame.pop("conversation", None)
             await self.send(frame)
             self.last_seq = seq
+            await self._follow(frame, sub)
         elif kind == "queue_state":
             await self._on_queue(frame)
         elif kind in ("typing", "read"):
             if frame.get("who") != "visitor":
                 frame.pop("conversation", None)
                 await self.send(frame)
-        elif kind == "joined":
+        elif kind in FORWARDED or kind in hooks.visitor_events:  # live-only frames, and events without a seq
+            frame.pop("conversation", None)
+            await self.send(frame)
+            await self._follow(frame, sub)
+
+    async def _follow(self, frame: dict[str, Any], sub: Subscription) -> None:
+        """What an event changes for this socket: an operator took the tchat (no more queue), or it went back to
+        the queue of the other force."""
+        kind = frame.get("type")
+        if kind in ("joined", "closed"):
             await self._leave_queue(sub)
-            frame.pop("conversation", None)
-            await self.send(frame)
         elif kind == "transferred":
-            frame.pop("conversation", None)
-            await self.send(frame)
             await self._follow_new_queue(sub)
-        elif kind in ("left", "closed", "flags", "consent_request", "consent_result") or kind in hooks.visitor_events:
-            if kind == "closed":
-                await self._leave_queue(sub)
-            frame.pop("conversation", None)
-            await self.send(frame)
 
     async def _on_queue(self, frame: dict[str, Any]) -> None:
         conversation = self.conversation

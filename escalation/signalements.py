@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import routing
-from chat import conversations
+from chat import conversations, store
 from chat.db import utcnow
 from chat.errors import ApiError
 from chat.state import ChatState
@@ -72,15 +72,18 @@ async def propose(state: ChatState, conversation: ConversationRow, *, account_id
     proposal = Proposal(id=secrets.token_hex(16), conversation_id=conversation.id, proposed_by=account_id,
                         summary=summary, service_id=service.id, consent_version=consent.CONSENT_VERSION,
                         state="pending", created_at=utcnow())
+    frame = consent.consent_request(proposal.id, conversation, summary, service, cfg.signalement_days)
     async with state.sessions.begin() as session:
         await session.execute(update(Proposal).where(Proposal.conversation_id == conversation.id,
                                                      Proposal.state == "pending").values(state="superseded"))
         session.add(proposal)
         await audit.record(session, actor=actor, action="signalement.proposed", target=conversation.id,
                            details={"proposal": proposal.id, "service": service.id})
-    frame = consent.consent_request(proposal.id, conversation, summary, service, cfg.signalement_days)
-    await conversations.publish(state, conversation.id, frame)
-    return frame
+        # In the transcript: the visitor's page replays the form (and, later, its answer) after a reload.
+        stored = await store.append_event(session, conversation.id, frame)
+    published = stored.frame() if stored is not None else frame
+    await conversations.publish(state, conversation.id, published)
+    return published
 
 
 async def pending_proposal(sessions: async_sessionmaker[AsyncSession], conversation: ConversationRow) -> (
@@ -151,8 +154,9 @@ async def accept(state: ChatState, conversation: ConversationRow, details: Conta
         await audit.record(session, actor="visitor", action="signalement.created", target=signalement_id,
                            details={"conversation": conversation.id, "service": service.id,
                                     "consent_version": proposal.consent_version})
-    await conversations.publish(state, conversation.id, {"type": "consent_result", "accepted": True,
-                                                         "service": service.name})
+        result = await _answer(session, conversation, {"type": "consent_result", "proposal": proposal.id,
+                                                        "accepted": True, "service": service.name})
+    await conversations.publish(state, conversation.id, result)
     await conversations.post_card(state, conversation.id, consent.evidence_card(), author="system")
     return Created(signalement, code, service)
 
@@ -166,7 +170,16 @@ async def refuse(state: ChatState, conversation: ConversationRow) -> None:
                                     .values(state="refused", answered_at=utcnow()).returning(Proposal.id))
         if won.first() is None:
             raise ApiError(409, "already_answered", ALREADY)
-    await conversations.publish(state, conversation.id, {"type": "consent_result", "accepted": False})
+        result = await _answer(session, conversation, {"type": "consent_result", "proposal": proposal.id,
+                                                        "accepted": False})
+    await conversations.publish(state, conversation.id, result)
+
+
+async def _answer(session: AsyncSession, conversation: ConversationRow, result: dict[str, Any]) -> dict[str, Any]:
+    """The visitor's answer as a stored event (replayed after a reload; never the follow-up code, which only the
+    visitor's tab keeps), or as a live frame when the tchat has meanwhile ended."""
+    stored = await store.append_event(session, conversation.id, result)
+    return stored.frame() if stored is not None else result
 
 
 async def followup(sessions: async_sessionmaker[AsyncSession], code_hash: str) -> dict[str, Any] | None:

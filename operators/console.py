@@ -142,7 +142,10 @@ class Console:
 
     async def replay(self, conversation_id: str, after: int) -> None:
         for frame in await conversations.transcript(self.state, conversation_id, after):
-            await self.send({**frame, "conversation": conversation_id})
+            # Stored events (joined, left, consent…) are replayed to the visitor's page; the console still draws
+            # only the live ones, as before they were stored (its handlers announce them as news).
+            if frame["type"] not in store.EVENT_KINDS:
+                await self.send({**frame, "conversation": conversation_id})
 
     def events_ready(self) -> None:
         if self._drainer is None:

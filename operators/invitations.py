@@ -158,15 +158,18 @@ async def handle_accept(console: Console, fields: dict[str, Any]) -> None:
                 raise _Gone
             session.add(Participant(conversation_id=conversation.id, account_id=me.id, role="psychologist",
                                     joined_at=now))
+            title = office_hours.title(state.settings)
+            joined = await store.append_event(session, conversation.id, {
+                "type": "joined", "who": "psychologist", "title": title,
+                "message": f"{title} a rejoint la conversation",
+            })
     except _Gone:
         await console.error("invitation_gone")
         return
     await state.broker.publish(PSYCHOLOGISTS_CHANNEL, protocol.dumps(
         {"type": "invitation_closed", "invitation": invitation_id, "conversation": conversation.id}))
-    title = office_hours.title(state.settings)
-    await conversations.publish(state, conversation.id, {
-        "type": "joined", "who": "psychologist", "title": title, "message": f"{title} a rejoint la conversation",
-    })
+    assert joined is not None  # appended in the transaction that saw the tchat active
+    await conversations.publish(state, conversation.id, joined.frame())
     await state.broker.publish(account_channel(me.id), protocol.dumps(
         {"type": "attach", "conversation": conversation.id}))
 
@@ -175,6 +178,9 @@ async def handle_leave(console: Console, fields: dict[str, Any]) -> None:
     conversation = await console.conversation(fields, need="read")
     if conversation is None:
         return
+    title = office_hours.title(console.state.settings)
+    left: dict[str, Any] = {"type": "left", "who": "psychologist", "title": title,
+                            "message": f"{title} a quitté la conversation"}
     async with console.state.sessions.begin() as session:
         await session.execute(
             update(Participant)
@@ -182,9 +188,8 @@ async def handle_leave(console: Console, fields: dict[str, Any]) -> None:
                    Participant.left_at.is_(None))
             .values(left_at=utcnow())
         )
-    title = office_hours.title(console.state.settings)
-    await conversations.publish(console.state, conversation.id, {
-        "type": "left", "who": "psychologist", "title": title, "message": f"{title} a quitté la conversation",
-    })
+        # Stored while the tchat is live (the visitor's page replays it); after its end, only published.
+        stored = await store.append_event(session, conversation.id, left)
+    await conversations.publish(console.state, conversation.id, stored.frame() if stored else left)
     await console.state.broker.publish(account_channel(console.account.id), protocol.dumps(
         {"type": "detach", "conversation": conversation.id, "reason": "left"}))

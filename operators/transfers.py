@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from chat import conversations, protocol
+from chat import conversations, protocol, store
 from chat.db import single_read, utcnow
 from chat.models import FORCES, Conversation, Participant
 from chat.store import ConversationRow
@@ -98,11 +98,15 @@ async def _to_force(console: Console, conversation: ConversationRow, force: str,
                              created_at=now))
         await audit.record(session, actor=me.username, action="conversation.transferred", target=conversation.id,
                            details={"to_force": force})
+        # Stored with the move, so that the visitor's page replays them: the operator left, the tchat waits again.
+        events = [await store.append_event(session, conversation.id, event) for event in (
+            {"type": "left", "who": "operator", "reason": "transferred"}, {"type": "transferred", "force": force})]
+    for event in events:
+        assert event is not None  # the tchat is queued again, so open
+        await conversations.publish(console.state, conversation.id, event.frame())
     await _announce(console, conversation.id,
                     f"Votre conversation est transmise à {FORCE_NAMES[force]}, compétente pour votre commune. "
                     "Merci de patienter quelques instants.")
-    await conversations.publish(console.state, conversation.id, {"type": "left", "who": "operator"})
-    await conversations.publish(console.state, conversation.id, {"type": "transferred", "force": force})
     await conversations.publish_queue(console.state, conversation.force, conversation.category)
     await conversations.publish_queue(console.state, force, conversation.category)
 

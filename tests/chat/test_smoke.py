@@ -8,7 +8,8 @@ from tests.servers import LiveServer
 
 
 async def test_visitor_and_operator_exchange(live: LiveServer) -> None:
-    """A visitor starts a tchat, an operator takes it, and messages flow both ways with dense seqs."""
+    """A visitor starts a tchat, an operator takes it (an event with its own seq), and messages flow both ways with
+    dense seqs."""
     tchat = await start_tchat(live)
     assert tchat["force"] == "police"
     visitor = Visitor(live, tchat["token"])
@@ -18,8 +19,9 @@ async def test_visitor_and_operator_exchange(live: LiveServer) -> None:
     ack = await visitor.expect("ack")
     assert ack == {"type": "ack", "client_id": "c1", "seq": 1}
     assert await live.call(lambda s: conversations.take(s, tchat["id"], "op1", "police"))
-    await visitor.expect("joined", who="operator")
+    joined = await visitor.expect("joined", who="operator")
+    assert (joined["seq"], joined["force"]) == (2, "police")
     await live.call(lambda s: conversations.post(s, tchat["id"], author="operator", body="Je vous écoute."))
-    message = await visitor.expect("message", seq=2)
+    message = await visitor.expect("message", seq=3)
     assert message["author"] == "operator" and message["body"] == "Je vous écoute."
     await visitor.close()

@@ -82,10 +82,12 @@ async def test_two_operators_race_one_wins(sessions: Sessions) -> None:
     """Operators racing to take one conversation: exactly one wins, on every backend."""
     for _ in range(5):
         conversation, _ = await store.create_conversation(sessions, new())
-        wins = await asyncio.gather(*(store.take(sessions, conversation.id, f"op{i}", "police") for i in range(8)))
+        taken = await asyncio.gather(*(store.take(sessions, conversation.id, f"op{i}", "police") for i in range(8)))
+        wins = [joined is not None for joined in taken]
         assert sum(wins) == 1
         row = await store.get(sessions, conversation.id)
         assert row is not None and row.status == "active" and row.assigned_to == f"op{wins.index(True)}"
+        assert row.last_seq == 1  # the winner's joined event, and only it
 
 
 async def test_take_requires_same_force(sessions: Sessions) -> None:

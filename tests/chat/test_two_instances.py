@@ -32,11 +32,11 @@ async def test_visitor_on_a_operator_on_b(pair: tuple[LiveServer, LiveServer], p
     assert await b.call(lambda s: conversations.take(s, first["id"], "op-b", "police"))
     assert (await visitor.expect("queue"))["position"] == 1
     assert await b.call(lambda s: conversations.take(s, second["id"], "op-b", "police"))
-    await visitor.expect("joined", who="operator")
+    assert (await visitor.expect("joined", who="operator"))["seq"] == 1
     await b.call(lambda s: conversations.post(s, second["id"], author="operator", body="Bonjour, je suis là."))
     assert (await visitor.expect("message"))["body"] == "Bonjour, je suis là."
     await visitor.send({"type": "send", "client_id": "x1", "body": "Merci"})
-    assert (await visitor.expect("ack"))["seq"] == 2
+    assert (await visitor.expect("ack"))["seq"] == 3
 
     received: list[dict[str, object]] = []
 
@@ -56,5 +56,5 @@ async def test_visitor_on_a_operator_on_b(pair: tuple[LiveServer, LiveServer], p
                     return
 
     await b.call(operator_listens)
-    assert received[0]["body"] == "Vous me lisez ?" and received[0]["seq"] == 3
+    assert received[0]["body"] == "Vous me lisez ?" and received[0]["seq"] == 4
     await visitor.close()

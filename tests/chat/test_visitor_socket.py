@@ -11,6 +11,7 @@ import pytest
 import websockets
 
 from chat import conversations, store
+from chat.visitor_socket import TRANSCRIPT
 from tests.client import Visitor, start_tchat
 from tests.servers import UNIT, LiveServer
 
@@ -185,29 +186,36 @@ async def test_leave_beacon(live: LiveServer) -> None:
 
 
 async def test_replayed_state_equals_fresh_state(live: LiveServer) -> None:
-    """What a client assembled from live frames and resumes equals a fresh full fetch."""
+    """What a client assembled from live frames and resumes (messages and events: joined, left…) equals a fresh
+    full fetch."""
     tchat = await start_tchat(live)
-    live_view: dict[int, tuple[str, str]] = {}
+    live_view: dict[int, dict[str, object]] = {}
     visitor = Visitor(live, tchat["token"])
+
+    async def collect(client: Visitor, view: dict[int, dict[str, object]], count: int) -> None:
+        while len(view) < count:
+            frame = await client.recv()
+            if frame["type"] in TRANSCRIPT and "seq" in frame:
+                view[frame["seq"]] = {k: v for k, v in frame.items() if k != "client_id"}
+
     await visitor.connect()
     await live.call(lambda s: conversations.take(s, tchat["id"], "op", "police"))
     for round_ in range(3):
         for i in range(3):
             await visitor.send({"type": "send", "client_id": f"v{round_}{i}", "body": f"visiteur {round_}.{i}"})
             await operator_says(live, tchat["id"], f"opérateur {round_}.{i}")
-        while len(live_view) < (round_ + 1) * 6:
-            frame = await visitor.expect("message")
-            live_view[frame["seq"]] = (frame["author"], frame["body"])
+        await collect(visitor, live_view, 1 + (round_ + 1) * 6)
         await visitor.close()
         visitor = Visitor(live, tchat["token"])
         await visitor.connect(after=max(live_view))
+    await live.call(lambda s: conversations.finish(s, tchat["id"], status="closed", outcome="other"))
+    await collect(visitor, live_view, 20)
     fresh = Visitor(live, tchat["token"])
     await fresh.connect(after=0)
-    fresh_view: dict[int, tuple[str, str]] = {}
-    while len(fresh_view) < len(live_view):
-        frame = await fresh.expect("message")
-        fresh_view[frame["seq"]] = (frame["author"], frame["body"])
-    assert fresh_view == live_view and sorted(live_view) == list(range(1, 19))
+    fresh_view: dict[int, dict[str, object]] = {}
+    await collect(fresh, fresh_view, 20)
+    assert fresh_view == live_view and sorted(live_view) == list(range(1, 21))
+    assert [live_view[seq]["type"] for seq in (1, 20)] == ["joined", "left"]
     await visitor.close()
     await fresh.close()
 

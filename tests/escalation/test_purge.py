@@ -40,12 +40,13 @@ async def test_purge_deletes_what_is_past_retention_and_keeps_statistics(
             session.add(StatusEvent(signalement_id=signalement_id, status="unreachable", note_ciphertext=b"sealed"))
 
     purged = await purge.run(sessions, CONFIG)
-    assert purged == purge.Purged(conversations=1, messages=2, sealed_identities=3, signalements=1)
+    # Three rows each for the closed tchats: two messages and the ``left`` event of the close.
+    assert purged == purge.Purged(conversations=1, messages=3, sealed_identities=3, signalements=1)
 
     async with sessions() as session:
         remaining = dict((await session.execute(select(Message.conversation_id, func.count())
                                                 .group_by(Message.conversation_id))).all())
-        assert old not in remaining and remaining[recent] == 2 and remaining[live] == 2
+        assert old not in remaining and remaining[recent] == 3 and remaining[live] == 2
         row = await session.get(Conversation, old)
         assert row is not None and row.token_hash.startswith(purge.PURGED_MARKER)
         assert (row.category, row.force, row.department, row.status, row.outcome) == (
@@ -62,7 +63,7 @@ async def test_purge_deletes_what_is_past_retention_and_keeps_statistics(
                                             .where(StatusEvent.status == "unreachable"))).all())
         assert notes == {old_signalement: None, open_signalement: b"sealed"}
         entry = await session.scalar(select(AuditEvent).where(AuditEvent.action == "retention.purge"))
-        assert entry is not None and json.loads(entry.details)["messages"] == 2
+        assert entry is not None and json.loads(entry.details)["messages"] == 3
 
     again = await purge.run(sessions, CONFIG)
     assert again == purge.Purged(0, 0, 0, 0)
@@ -76,7 +77,7 @@ async def test_purge_command(sessions: async_sessionmaker[AsyncSession], db_url:
     monkeypatch.setenv("PNAV_ENV", "test")
     monkeypatch.setenv("PNAV_RETENTION_CONVERSATION_DAYS", "5")
     assert await asyncio.to_thread(cli.main_purge, []) == 0
-    assert "purged: 1 conversations (2 messages)" in capsys.readouterr().out
+    assert "purged: 1 conversations (3 messages)" in capsys.readouterr().out
     monkeypatch.setenv("PNAV_RETENTION_CONVERSATION_DAYS", "zero")
     assert await asyncio.to_thread(cli.main_purge, []) == 2
     assert "PNAV_RETENTION_CONVERSATION_DAYS" in capsys.readouterr().err

@@ -78,7 +78,7 @@ async def test_reconnecting_console_gets_transcript(live: LiveServer) -> None:
     await again.expect("taken", conversation=started["id"])
     bodies = [(await again.expect("message", conversation=started["id"]))["body"] for _ in range(2)]
     assert bodies == ["Premier message", "Pendant la coupure"]
-    await again.send({"type": "resume", "conversation": started["id"], "after": 1})
-    assert (await again.expect("message", conversation=started["id"]))["seq"] == 2
+    await again.send({"type": "resume", "conversation": started["id"], "after": 2})  # 2: the operator's join
+    assert (await again.expect("message", conversation=started["id"]))["seq"] == 3
     await visitor.close()
     await again.close()

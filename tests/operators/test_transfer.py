@@ -51,9 +51,10 @@ async def test_transfer_to_the_other_force(staff_live: LiveServer) -> None:
     await g.send({"type": "take", "conversation": conversation})
     taken = await g.expect("taken", conversation=conversation)
     assert taken["force"] == "gendarmerie" and taken["transfers"][0]["note"] == "La commune relève de la brigade."
-    assert "gendarmerie nationale" in (await visitor.expect("message", author="system"))["body"]
+    # Stored events first (the operator left, the tchat went back to a queue), then the system message.
     assert (await visitor.expect("transferred"))["force"] == "gendarmerie"
     assert (await visitor.expect("queue"))["position"] == 1  # the visitor follows the gendarmerie queue now
+    assert "gendarmerie nationale" in (await visitor.expect("message", author="system"))["body"]
     for client in (p, g, visitor):
         await client.close()
 

@@ -116,9 +116,10 @@ async def test_end_page_with_a_followup_code_and_suivi_with_an_unknown_code(audi
     """The follow-up code box and the "code inconnu" message: zero violations."""
     page = audited.page
     await audited.goto("/")
-    await page.evaluate("sessionStorage.setItem('pnav.followup', JSON.stringify('K7Q2-9XWD-4MPL'))")
+    await page.evaluate("sessionStorage.setItem('pnav.codes', JSON.stringify([{proposal: 'p1', "
+                        "code: 'K7Q2-9XWD-4MPL-8RTV-3HXZ'}]))")
     await audited.goto("/fin?tchat=sexual_violence")
-    await expect(page.locator("#code-suivi-valeur")).to_have_text("K7Q2-9XWD-4MPL")
+    await expect(page.locator("#code-suivi .pnav-code")).to_have_text("K7Q2-9XWD-4MPL-8RTV-3HXZ")
     assert await violations(audited) == []
     await audited.screenshot("09-fin-code-suivi")
 

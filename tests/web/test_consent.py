@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.async_api import expect
 
@@ -32,9 +34,9 @@ async def test_consent_form_accepted_gives_a_followup_code_seen_again_at_the_end
     await expect(form).to_contain_text("Violences du conjoint hier soir.")
     await form.get_by_role("button", name="Transmettre le signalement").click()
     await expect(form.locator(".pnav-consent__problem")).to_contain_text("Cochez la case")
-    await form.locator("input[name=name]").fill("Camille")
-    await form.locator("input[name=phone]").fill("06 12 34 56 78")
-    await form.locator("input[name=consent]").check(force=True)
+    await form.get_by_label("Nom ou pseudonyme").fill("Camille")
+    await form.get_by_role("textbox", name=re.compile("^Téléphone")).fill("06 12 34 56 78")
+    await form.get_by_label("J'ai lu ce qui sera transmis").check(force=True)
     await visit.screenshot("12-tchat-consentement", full_page=False)
     await form.get_by_role("button", name="Transmettre le signalement").click()
     code = form.locator(".pnav-code")
@@ -45,7 +47,7 @@ async def test_consent_form_accepted_gives_a_followup_code_seen_again_at_the_end
     await page.click("#terminer-bouton")
     await page.click("#terminer-oui")
     await page.wait_for_url("**/fin?tchat=domestic_violence")
-    await expect(page.locator("#code-suivi-valeur")).to_have_text(followup_code)
+    await expect(page.locator("#code-suivi .pnav-code")).to_have_text(followup_code)
 
     await visit.goto("/suivi")
     await page.fill("#code", followup_code)

@@ -15,14 +15,15 @@ pytestmark = pytest.mark.browser
 
 
 async def assert_exactly_once(visit: Visit, conversation_id: str) -> list[dict[str, Any]]:
-    """The page shows every stored message and card once, in seq order, and nothing else with a seq."""
+    """The page shows every stored message, card and event once (an operator joining is a line of its own), in seq
+    order, and nothing else with a seq; returns the messages."""
     stored = await transcript(visit.server, conversation_id)
     shown = await visit.page.eval_on_selector_all(
         "#messages > li[data-seq]",
         "items => items.map(li => [Number(li.dataset.seq), li.querySelector('.pnav-message__body')?.textContent])")
     assert [seq for seq, _ in shown] == [f["seq"] for f in stored]
     assert [body for _, body in shown] == [f.get("body") for f in stored]
-    return stored
+    return [f for f in stored if f["type"] == "message"]
 
 
 async def test_offline_then_back_messages_typed_meanwhile_arrive_once(visit: Visit, server: LiveServer) -> None:

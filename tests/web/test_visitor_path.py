@@ -46,7 +46,8 @@ async def test_full_path_queue_operator_joins_and_both_write(visit: Visit, serve
 
     assert await take(server, conversation_id)
     await expect(page.locator("#arrivee")).to_be_visible()
-    await expect(page.locator("#arrivee-texte")).to_contain_text("a rejoint le tchat")
+    await expect(page.locator("#arrivee-texte")).to_have_text("Vous êtes en conversation avec la police.")
+    await expect(page.locator("#messages .pnav-notice--joined")).to_contain_text("a rejoint le tchat")
     await expect(page.locator("#attente")).to_be_hidden()
     await expect(page.locator("#alertes")).to_contain_text("a rejoint le tchat")
 

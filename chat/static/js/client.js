@@ -2,9 +2,14 @@
 // the offline outbox, deduplication. The page listens to its events and draws.
 //
 // Guarantees the page relies on:
-// - every message or card is delivered once, in seq order (frames with a seq already seen are dropped);
+// - every frame of the transcript (message, card, and the stored events: joined, left, transferred,
+//   consent_request, consent_result) is delivered once, in seq order (a seq already seen is dropped), whether it
+//   arrives live or replayed after a reload;
 // - a message typed while offline waits in the outbox (sessionStorage, survives a reload) with a client_id
 //   chosen once, and is resent on every reconnection until acknowledged: the server stores it once;
+// - the outbox goes out in order, one message at a time: the next is sent once the previous is acknowledged, so a
+//   long text cut into several messages (or messages typed offline) keeps its order even when the server asks to
+//   slow down;
 // - a bad or expired token (close code 4401) stops everything: no reconnection.
 import { read, write, randomId } from "./session.js";
 
@@ -24,6 +29,9 @@ const RETRY_SEND_MS = 3000;
 const PING_EVERY_MS = 25000;
 const PONG_TIMEOUT_MS = 10000;
 export const CLOSE_BAD_TOKEN = 4401;
+// Frames that take a seq in the transcript besides messages and cards (chat/store.py EVENT_KINDS); without a seq
+// (a tchat that had already ended) they are passed on as they come.
+const EVENT_TYPES = new Set(["joined", "left", "transferred", "consent_request", "consent_result"]);
 
 export function normalise(text) {
   return text.replace(/\r\n?/g, "\n").normalize("NFC").trim();
@@ -53,6 +61,7 @@ export class TchatClient extends EventTarget {
     this.lastFrameAt = 0;
     this.ended = false;
     this.welcomed = false;
+    this.inFlight = null; // client_id of the outbox entry sent on this connection and not yet acknowledged
   }
 
   emit(type, detail = {}) {
@@ -112,6 +121,7 @@ export class TchatClient extends EventTarget {
     ws.addEventListener("close", (event) => {
       if (this.ws !== ws) return;
       this.ws = null;
+      this.inFlight = null;
       clearTimeout(this.welcomeTimer);
       clearInterval(this.pingTimer);
       if (event.code === CLOSE_BAD_TOKEN) {
@@ -208,11 +218,20 @@ export class TchatClient extends EventTarget {
         this.startPinging();
         this.setState("open");
         this.emit("welcome", frame);
+        this.inFlight = null; // a new connection: the head of the outbox goes (again) after the replay
         this.flush();
         break;
       case "message":
       case "card":
         this.onSeqFrame(frame);
+        break;
+      case "joined":
+      case "left":
+      case "transferred":
+      case "consent_request":
+      case "consent_result":
+        if (frame.seq !== undefined) this.onSeqFrame(frame);
+        else this.emitEvent(frame);
         break;
       case "ack":
         this.onAck(frame);
@@ -227,10 +246,14 @@ export class TchatClient extends EventTarget {
         this.onError(frame);
         break;
       default:
-        // queue, joined, left, typing, read, flags, consent_request, consent_result, followup, transferred…
-        this.emit(frame.type, frame);
-        this.emit("frame", frame);
+        // queue, typing, read, flags…
+        this.emitEvent(frame);
     }
+  }
+
+  emitEvent(frame) {
+    this.emit(frame.type, frame);
+    this.emit("frame", frame);
   }
 
   onSeqFrame(frame) {
@@ -239,6 +262,10 @@ export class TchatClient extends EventTarget {
     this.seen.add(seq);
     if (seq > this.lastSeq) this.lastSeq = seq;
     this.raiseFloor(seq);
+    if (EVENT_TYPES.has(frame.type)) {
+      this.emitEvent(frame);
+      return;
+    }
     let own = null;
     if (frame.type === "message" && frame.author === "visitor") {
       own = this.ackedBySeq.get(seq) || null;
@@ -286,6 +313,7 @@ export class TchatClient extends EventTarget {
     const clientId = frame.client_id ? String(frame.client_id) : null;
     if (clientId && this.outbox.some((item) => item.client_id === clientId)) {
       if (frame.code === "rate_limited" || frame.retry) {
+        if (this.inFlight === clientId) this.inFlight = null;
         clearTimeout(this.retryTimer);
         this.retryTimer = setTimeout(() => this.flush(), RETRY_SEND_MS);
         this.emit("delayed", { client_id: clientId, message: frame.message });
@@ -308,18 +336,22 @@ export class TchatClient extends EventTarget {
   dropFromOutbox(clientId) {
     this.outbox = this.outbox.filter((item) => item.client_id !== clientId);
     write("outbox", this.outbox);
+    if (this.inFlight === clientId) this.inFlight = null;
+    this.flush(); // the next one, if any
   }
 
   failPending(message) {
     for (const item of this.outbox) this.emit("failed", { client_id: item.client_id, message });
     this.outbox = [];
+    this.inFlight = null;
     write("outbox", this.outbox);
   }
 
+  // Send the oldest waiting message, unless it is already on its way: one at a time, in order.
   flush() {
-    for (const item of this.outbox) {
-      if (!this.sendFrame({ type: "send", client_id: item.client_id, body: item.body })) return;
-    }
+    const head = this.outbox[0];
+    if (!head || this.inFlight === head.client_id) return;
+    if (this.sendFrame({ type: "send", client_id: head.client_id, body: head.body })) this.inFlight = head.client_id;
   }
 
   // Queue a message: drawn at once as pending, sent now if connected, else on the next welcome.
@@ -330,7 +362,7 @@ export class TchatClient extends EventTarget {
     this.outbox.push(entry);
     write("outbox", this.outbox);
     this.emit("pending", { entry, online: this.state === "open" });
-    this.sendFrame({ type: "send", client_id: entry.client_id, body });
+    this.flush();
     return entry;
   }
 

@@ -1,7 +1,11 @@
 // The consent form of a proposed signalement (frame "consent_request", defined by escalation/consent.py): shows
 // exactly what is sent and to whom, asks for contact details and explicit consent, posts to the URLs the frame
-// gives, and shows the follow-up code once. Refusing keeps the tchat anonymous.
-import { write } from "./session.js";
+// gives. Refusing keeps the tchat anonymous. Its answer is drawn once (showAnswer), whether it comes from this
+// form's request or from the consent_result event (live, or replayed after a reload).
+//
+// The browser must not remember any of it (a borrowed phone): autocomplete is off, and no field carries a name, id
+// or type that autofill would recognise (name, tel, email…): the form reads its fields by data-field.
+import { T } from "./strings.js";
 
 let counter = 0;
 
@@ -12,14 +16,17 @@ function el(tag, className, text) {
   return node;
 }
 
-function field(spec, prefix) {
-  const id = `${prefix}-${spec.name}`;
+// Keyboards still fit the field (digits for a phone number, @ for an e-mail address) through inputmode.
+const INPUT_MODES = { tel: "tel", email: "email" };
+
+function field(spec, prefix, index) {
+  const id = `${prefix}-${index}`;
   if (spec.type === "checkbox") {
     const group = el("div", "fr-checkbox-group fr-mt-2w");
     const input = el("input");
     input.type = "checkbox";
     input.id = id;
-    input.name = spec.name;
+    input.dataset.field = spec.name;
     if (spec.required) input.required = true;
     const label = el("label", "fr-label", spec.label);
     label.htmlFor = id;
@@ -33,11 +40,17 @@ function field(spec, prefix) {
   if (spec.hint) label.append(el("span", "fr-hint-text", spec.hint));
   const input = el("input", "fr-input");
   input.id = id;
-  input.name = spec.name;
-  input.type = ["tel", "email", "text"].includes(spec.type) ? spec.type : "text";
+  input.dataset.field = spec.name;
+  input.type = "text";
+  input.autocomplete = "off";
+  input.spellcheck = false;
+  input.dir = "auto";
+  if (INPUT_MODES[spec.type]) {
+    input.inputMode = INPUT_MODES[spec.type];
+    input.setAttribute("autocapitalize", "off");
+  }
   if (spec.max_length) input.maxLength = spec.max_length;
   if (spec.required) input.required = true;
-  input.autocomplete = spec.type === "tel" ? "tel" : spec.type === "email" ? "email" : "off";
   const error = el("p", "fr-error-text");
   error.id = `${id}-erreur`;
   error.hidden = true;
@@ -61,13 +74,82 @@ async function post(url, body) {
   }
 }
 
-// Returns the <section>; `announce(text)` reads outcomes aloud.
-export function renderConsent(frame, token, announce) {
+async function copy(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    // Older browsers, or no permission: select the code and ask for a copy the old way.
+    const area = el("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "fr-sr-only";
+    document.body.append(area);
+    area.select();
+    let done = false;
+    try {
+      done = document.execCommand("copy");
+    } catch {
+      done = false;
+    }
+    area.remove();
+    return done;
+  }
+}
+
+// The follow-up code, for reading aloud or copying; shown in this tab for as long as it lives (the end page shows it
+// too, under its own heading: `titled` false).
+export function codeBlock(code, prefix, { titled = true } = {}) {
+  const box = el("div", "pnav-followup");
+  const value = el("p", "pnav-code", code);
+  value.setAttribute("translate", "no");
+  if (titled) {
+    const title = el("p", "pnav-consent__subtitle", T.yourCode);
+    title.id = `${prefix}-code-titre`;
+    box.append(title);
+  }
+  const hint = el("p", "pnav-card__text", T.codeHint);
+  const button = el("button", "fr-btn fr-btn--sm fr-btn--secondary pnav-followup__copy", T.copyCode);
+  button.type = "button";
+  const status = el("p", "pnav-followup__status");
+  status.setAttribute("role", "status");
+  button.addEventListener("click", async () => {
+    status.textContent = (await copy(code)) ? T.copied : T.copyFailed;
+  });
+  const clipboard = el("p", "fr-hint-text pnav-followup__hint", T.clipboardHint);
+  box.append(value, hint, button, status, clipboard);
+  return box;
+}
+
+// Draw the answer in place of the form, once; a code learnt later (the HTTP answer after the event) is added.
+export function showAnswer(section, { accepted, service = "", code = null }) {
+  const prefix = section.dataset.prefix;
+  if (!section.dataset.answer) {
+    section.dataset.answer = accepted ? "accepted" : "refused";
+    section.querySelector("form")?.remove();
+    const box = el("div", "pnav-consent__done");
+    if (accepted) {
+      box.append(el("p", "pnav-card__text pnav-consent__result", T.signalementSent));
+      if (service) box.append(el("p", "pnav-card__text", T.sentTo(service)));
+    } else {
+      box.append(el("p", "pnav-card__text pnav-consent__result", T.nothingSent));
+    }
+    section.append(box);
+  }
+  if (accepted && code && !section.querySelector(".pnav-followup")) {
+    section.querySelector(".pnav-consent__done").append(codeBlock(code, prefix));
+  }
+}
+
+// Returns the <section>. `announce(text)` reads outcomes aloud; `answered({accepted, service, code})` is called when
+// this form's request succeeded (the page stores the code and draws the answer).
+export function renderConsent(frame, token, { announce, answered }) {
   counter += 1;
   const prefix = `consentement-${counter}`;
   const section = el("section", "pnav-card pnav-card--consent_request pnav-consent");
   section.setAttribute("aria-labelledby", `${prefix}-titre`);
   section.dataset.proposal = String(frame.proposal || "");
+  section.dataset.prefix = prefix;
   const title = el("h3", "pnav-card__title", frame.title || "Transmettre un signalement");
   title.id = `${prefix}-titre`;
   title.tabIndex = -1;
@@ -78,7 +160,9 @@ export function renderConsent(frame, token, announce) {
     section.append(el("h4", "pnav-consent__subtitle", "Ce qui sera transmis"));
     const list = el("dl", "pnav-consent__sent");
     for (const item of frame.sent) {
-      list.append(el("dt", null, item.label), el("dd", null, item.value));
+      const value = el("dd", null, item.value);
+      value.dir = "auto";
+      list.append(el("dt", null, item.label), value);
     }
     section.append(list);
   }
@@ -91,16 +175,17 @@ export function renderConsent(frame, token, announce) {
 
   const form = el("form", "pnav-consent__form");
   form.noValidate = true;
+  form.autocomplete = "off";
   const fieldset = el("fieldset", "pnav-consent__fields");
   fieldset.append(el("legend", "pnav-consent__subtitle", "Vos coordonnées"));
   const consentText = el("p", "pnav-consent__text", frame.consent_text || "");
   consentText.id = `${prefix}-texte`;
-  for (const spec of Array.isArray(frame.fields) ? frame.fields : []) {
+  (Array.isArray(frame.fields) ? frame.fields : []).forEach((spec, index) => {
     if (spec.name === "consent") fieldset.append(consentText);
-    const node = field(spec, prefix);
+    const node = field(spec, prefix, index);
     if (spec.name === "consent") node.querySelector("input").setAttribute("aria-describedby", consentText.id);
     fieldset.append(node);
-  }
+  });
   const problem = el("p", "fr-error-text pnav-consent__problem");
   problem.hidden = true;
   problem.setAttribute("role", "alert");
@@ -116,7 +201,7 @@ export function renderConsent(frame, token, announce) {
   function showProblem(text, name) {
     for (const box of form.querySelectorAll(".fr-input-group .fr-error-text")) box.hidden = true;
     for (const group of form.querySelectorAll(".fr-input-group--error")) group.classList.remove("fr-input-group--error");
-    const input = name ? form.querySelector(`[name="${name}"]`) : null;
+    const input = name ? form.querySelector(`[data-field="${CSS.escape(name)}"]`) : null;
     const box = input ? document.getElementById(`${input.id}-erreur`) : null;
     if (box) {
       box.textContent = text;
@@ -135,17 +220,11 @@ export function renderConsent(frame, token, announce) {
     problem.hidden = true;
   });
 
-  function done(node) {
-    form.remove();
-    section.append(node);
-    title.focus();
-  }
-
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const body = { token, proposal: frame.proposal, consent_version: frame.consent_version };
-    for (const input of form.querySelectorAll("input")) {
-      body[input.name] = input.type === "checkbox" ? input.checked : input.value.trim();
+    for (const input of form.querySelectorAll("input[data-field]")) {
+      body[input.dataset.field] = input.type === "checkbox" ? input.checked : input.value.trim();
     }
     if (body.consent !== true) {
       showProblem("Cochez la case de consentement pour transmettre le signalement.", "consent");
@@ -155,13 +234,9 @@ export function renderConsent(frame, token, announce) {
     const { status, data } = await post((frame.submit && frame.submit.url) || "/api/v1/signalements", body);
     accept.disabled = false;
     if (status === 201 && data && data.followup_code) {
-      write("followup", data.followup_code);
-      const box = el("div", "pnav-consent__done");
-      box.append(el("p", "pnav-card__text", data.message || "Votre signalement a été transmis."));
-      box.append(el("p", "pnav-consent__subtitle", "Votre code de suivi"));
-      box.append(el("p", "pnav-code", data.followup_code));
-      done(box);
-      announce(`Signalement transmis. Votre code de suivi est ${data.followup_code}.`);
+      answered({ accepted: true, service: (data.service && data.service.name) || "", code: data.followup_code });
+      title.focus();
+      announce(T.codeAnnounce(data.followup_code));
       return;
     }
     const error = (data && data.error) || {};
@@ -174,18 +249,13 @@ export function renderConsent(frame, token, announce) {
       { token, proposal: frame.proposal });
     refuse.disabled = false;
     if (status >= 200 && status < 300) {
-      done(el("p", "pnav-card__text", (data && data.message) || "C'est noté : rien n'a été transmis."));
-      announce("Rien n'a été transmis. La conversation continue de façon anonyme.");
+      answered({ accepted: false });
+      title.focus();
+      announce(T.refusedAnnounce);
       return;
     }
     const error = (data && data.error) || {};
     showProblem(error.message || "La réponse n'a pas pu être envoyée. Réessayez.");
   });
   return section;
-}
-
-// Asks the server for a consent form still waiting for an answer (after a reload); null when there is none.
-export async function pendingConsent(token) {
-  const { status, data } = await post("/api/v1/signalements/pending", { token });
-  return status === 200 && data && data.type === "consent_request" ? data : null;
 }

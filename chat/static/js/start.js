@@ -172,7 +172,8 @@ async function submit(event) {
   if (response.status === 201 && data && data.token) {
     remove("outbox");
     remove("highest_seq");
-    remove("followup");
+    remove("read_seq");
+    remove("end"); // the follow-up codes of earlier tchats stay: the tab keeps them until it closes
     write("tchat", {
       token: data.token,
       id: data.id,

@@ -1,13 +1,21 @@
 // The tchat page: draws what the TchatClient reports, sends what the visitor types.
-import { TchatClient } from "./client.js";
+//
+// Everything in the transcript comes from frames with a seq (messages, cards and the stored events: joined, left,
+// transferred, consent_request, consent_result), drawn in seq order whether they arrive live or replayed: the page
+// after a reload is the page before it. What only this tab knows (the follow-up code, the last "read" seen) lives in
+// sessionStorage.
+import { TchatClient, normalise } from "./client.js";
 import { renderCard, cardSummary } from "./cards.js";
-import { pendingConsent, renderConsent } from "./consent.js";
+import { renderConsent, showAnswer } from "./consent.js";
 import { wirePsychologistOffer } from "./psychologist.js";
-import { currentTchat, remove, write } from "./session.js";
+import { currentTchat, read, remove, write } from "./session.js";
+import { T } from "./strings.js";
+import { length, splitMessage } from "./text.js";
 import { go, onQuickExit } from "./visitor.js";
 
 const $ = (id) => document.getElementById(id);
 const root = $("tchat");
+const pane = $("fil");
 const list = $("messages");
 const connection = $("connexion");
 const connectionText = $("connexion-texte");
@@ -16,12 +24,16 @@ const joined = $("arrivee");
 const typingLine = $("ecrit");
 const form = $("ecrire");
 const input = $("message");
+const counter = $("message-compteur");
 const inputError = $("message-erreur");
+const marker = $("nouveau");
 const leaveBox = $("terminer");
 const closedBox = $("termine");
 const announcer = $("annonces");
 const alerter = $("alertes");
 const maxChars = Number(root.dataset.maxChars) || 4000;
+// A pasted text longer than this many messages is sent in part; the rest stays in the box (never lost).
+const maxParts = Number(root.dataset.maxParts) || 5;
 
 // A typing notice lasts 6 s: the server relays one every 2 s while someone types, so 6 s bridges two lost ones.
 const TYPING_SHOWN_MS = 6000;
@@ -29,6 +41,10 @@ const TYPING_SHOWN_MS = 6000;
 const HISTORY_AGE_MS = 10000;
 // Announcements kept in the live region; older ones are removed so the region never grows.
 const ANNOUNCEMENTS_KEPT = 5;
+// The counter appears from 80% of the limit: early enough to see it coming, quiet for ordinary messages.
+const COUNTER_FROM = 0.8;
+// Within this distance of the end the person is "at the bottom": new content scrolls into view by itself.
+const FOLLOW_SLACK_PX = 48;
 
 const tchat = currentTchat();
 let force = tchat ? tchat.force : null;
@@ -37,35 +53,22 @@ const pageOpened = Date.now();
 const time = new Intl.DateTimeFormat("fr-FR", { hour: "2-digit", minute: "2-digit" });
 
 function operatorName() {
-  if (force === "gendarmerie") return "Gendarmerie";
-  if (force === "police") return "Police";
-  return "Police ou gendarmerie";
+  if (force === "gendarmerie") return T.gendarmerie;
+  if (force === "police") return T.police;
+  return T.policeOrGendarmerie;
 }
 
 function authorLabel(author) {
   switch (author) {
     case "visitor":
-      return "Vous";
+      return T.you;
     case "operator":
       return operatorName();
     case "psychologist":
-      return "Psychologue";
+      return T.psychologist;
     default:
-      return "Information";
+      return T.information;
   }
-}
-
-function joinedText(who) {
-  if (who === "psychologist") return "Un ou une psychologue a rejoint le tchat.";
-  if (force === "gendarmerie") return "Un ou une gendarme a rejoint le tchat et vous répond.";
-  if (force === "police") return "Un policier ou une policière a rejoint le tchat et vous répond.";
-  return "Un policier ou un gendarme a rejoint le tchat et vous répond.";
-}
-
-function leftText(who) {
-  if (who === "psychologist") return "Le ou la psychologue a quitté le tchat.";
-  if (who === "visitor") return "Vous avez quitté le tchat.";
-  return "La personne qui vous répondait a quitté le tchat.";
 }
 
 function announce(text, { urgent = false } = {}) {
@@ -83,18 +86,87 @@ function announce(text, { urgent = false } = {}) {
   while (announcer.childNodes.length > ANNOUNCEMENTS_KEPT) announcer.firstChild.remove();
 }
 
-function nearBottom() {
-  return window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 160;
+function isHistory(at) {
+  const date = new Date(at);
+  return !Number.isNaN(date.getTime()) && date.getTime() < pageOpened - HISTORY_AGE_MS;
 }
 
-function reveal(node, force_ = false) {
-  if (force_ || nearBottom()) node.scrollIntoView({ block: "end", behavior: "auto" });
+// ---- following the conversation -------------------------------------------------------------------------------
+
+let following = true; // the person is at the bottom: new content scrolls into view by itself
+let unseen = []; // items that arrived out of sight, oldest first
+
+function atBottom() {
+  return pane.scrollHeight - pane.scrollTop - pane.clientHeight <= FOLLOW_SLACK_PX;
 }
+
+function toBottom() {
+  pane.scrollTop = pane.scrollHeight;
+}
+
+function drawMarker() {
+  unseen = unseen.filter((node) => node.isConnected);
+  marker.hidden = unseen.length === 0;
+  $("nouveau-texte").textContent = T.newMessages(unseen.length);
+}
+
+// Show a new item: follow it when the person was at the bottom (or wrote it), otherwise say it is there. History
+// (what a reload replays) only keeps a following person at the bottom.
+function arrived(node, { force: forced = false, live = true } = {}) {
+  if (following || forced) {
+    if (live && node.offsetHeight > pane.clientHeight) {
+      node.scrollIntoView({ block: "start" }); // a card taller than the screen: its beginning, not its end
+      following = atBottom();
+    } else {
+      toBottom();
+      following = true;
+    }
+    return;
+  }
+  if (!live) return;
+  unseen.push(node);
+  drawMarker();
+}
+
+pane.addEventListener("scroll", () => {
+  following = atBottom();
+  if (following) unseen = [];
+  else unseen = unseen.filter((node) => node.getBoundingClientRect().top > pane.getBoundingClientRect().bottom);
+  drawMarker();
+});
+
+marker.addEventListener("click", () => {
+  const first = unseen.find((node) => node.isConnected);
+  if (first) first.scrollIntoView({ block: "start" });
+  else toBottom();
+  unseen = [];
+  drawMarker();
+  following = atBottom();
+});
+
+// Content that grows (a card's links wrapping, the typing line, the composer's counter) keeps a following
+// person at the bottom.
+new ResizeObserver(() => {
+  if (following) toBottom();
+}).observe(list);
+new ResizeObserver(() => {
+  if (following) toBottom();
+}).observe(pane);
 
 // ---- messages ------------------------------------------------------------------------------------------------
 
 const bySeq = new Map();
 const byClientId = new Map();
+let readSeq = Number(read("read_seq", 0)) || 0;
+
+function stamp(at) {
+  const date = new Date(at);
+  if (Number.isNaN(date.getTime())) return null;
+  const node = document.createElement("time");
+  node.dateTime = date.toISOString();
+  node.textContent = ` · ${time.format(date)}`;
+  return node;
+}
 
 function messageItem({ author, body, at, seq }) {
   const li = document.createElement("li");
@@ -105,17 +177,11 @@ function messageItem({ author, body, at, seq }) {
   const name = document.createElement("span");
   name.textContent = authorLabel(author);
   who.append(name);
-  if (at) {
-    const stamp = document.createElement("time");
-    const date = new Date(at);
-    if (!Number.isNaN(date.getTime())) {
-      stamp.dateTime = date.toISOString();
-      stamp.textContent = ` · ${time.format(date)}`;
-      who.append(stamp);
-    }
-  }
+  const when = at ? stamp(at) : null;
+  if (when) who.append(when);
   const text = document.createElement("p");
   text.className = "pnav-message__body";
+  text.dir = "auto"; // Arabic or Hebrew reads right to left, inside a French page
   text.textContent = body;
   li.append(who, text);
   return li;
@@ -132,6 +198,23 @@ function setStatus(li, text, kind) {
   status.dataset.kind = kind;
 }
 
+// An own message the server stored: "Lu" once a staff member has read up to it, "Envoyé" until then.
+function setDelivered(li, seq) {
+  if (seq <= readSeq) setStatus(li, T.read, "read");
+  else setStatus(li, T.sent, "sent");
+}
+
+function onRead(frame) {
+  if (frame.who === "visitor") return;
+  const seq = Number(frame.seq);
+  if (!Number.isInteger(seq) || seq <= readSeq) return;
+  readSeq = seq;
+  write("read_seq", readSeq); // after a reload the same messages still say "Lu"
+  for (const li of list.querySelectorAll(".pnav-message--own[data-seq]")) {
+    if (Number(li.dataset.seq) <= readSeq) setStatus(li, T.read, "read");
+  }
+}
+
 function insertBySeq(li, seq) {
   // Keep seq order even when an ack overtook an earlier message; messages still pending (no seq) stay last.
   let before = null;
@@ -144,20 +227,15 @@ function insertBySeq(li, seq) {
   list.insertBefore(li, before);
 }
 
-function noticeItem(text, kind = "event") {
+function noticeItem(text, kind, seq) {
   const li = document.createElement("li");
   li.className = `pnav-notice pnav-notice--${kind}`;
+  li.dataset.seq = String(seq);
   const p = document.createElement("p");
   p.textContent = text;
   li.append(p);
-  list.append(li);
-  reveal(li);
+  insertBySeq(li, seq);
   return li;
-}
-
-function isHistory(at) {
-  const date = new Date(at);
-  return !Number.isNaN(date.getTime()) && date.getTime() < pageOpened - HISTORY_AGE_MS;
 }
 
 function onMessage({ frame, own }) {
@@ -169,12 +247,14 @@ function onMessage({ frame, own }) {
     insertBySeq(li, seq);
     li.dataset.seq = String(seq);
     li.querySelector(".pnav-message__body").textContent = frame.body;
-    setStatus(li, "Envoyé", "sent");
+    const when = stamp(frame.at); // the server's time, as a reload would show it
+    if (when) li.querySelector(".pnav-message__author time")?.replaceWith(when);
+    setDelivered(li, seq);
     bySeq.set(seq, li);
     return;
   }
   const li = messageItem({ author: frame.author, body: String(frame.body || ""), at: frame.at, seq });
-  if (frame.author === "visitor") setStatus(li, "Envoyé", "sent");
+  if (frame.author === "visitor") setDelivered(li, seq);
   bySeq.set(seq, li);
   insertBySeq(li, seq);
   if (frame.author !== "visitor") {
@@ -184,7 +264,7 @@ function onMessage({ frame, own }) {
       if (document.visibilityState === "visible") client.markRead();
     }
   }
-  reveal(li, frame.author === "visitor");
+  arrived(li, { force: frame.author === "visitor", live: !isHistory(frame.at) });
 }
 
 function onCard({ frame }) {
@@ -195,17 +275,16 @@ function onCard({ frame }) {
   li.append(renderCard(frame));
   bySeq.set(seq, li);
   insertBySeq(li, seq);
-  rememberFollowup(frame);
-  if (!isHistory(frame.at)) announce(`Nouvelle fiche : ${cardSummary(frame)}`);
-  reveal(li);
+  if (!isHistory(frame.at)) announce(T.newCard(cardSummary(frame)));
+  arrived(li, { live: !isHistory(frame.at) });
 }
 
 function onPending({ entry, online }) {
   const li = messageItem({ author: "visitor", body: entry.body, at: entry.at });
-  setStatus(li, online ? "Envoi…" : "En attente du réseau : il partira tout seul", online ? "sending" : "waiting");
+  setStatus(li, online ? T.sending : T.waitingNetwork, online ? "sending" : "waiting");
   byClientId.set(entry.client_id, li);
   list.append(li);
-  reveal(li, true);
+  arrived(li, { force: true });
 }
 
 function onAcked({ client_id: clientId, seq }) {
@@ -215,7 +294,7 @@ function onAcked({ client_id: clientId, seq }) {
   li.remove();
   insertBySeq(li, seq);
   li.dataset.seq = String(seq);
-  setStatus(li, "Envoyé", "sent");
+  setDelivered(li, seq);
   bySeq.set(seq, li);
 }
 
@@ -227,16 +306,115 @@ function onSuperseded({ client_id: clientId }) {
 
 function onFailed({ client_id: clientId, message }) {
   const li = byClientId.get(clientId);
-  if (li) setStatus(li, message || "Non envoyé.", "failed");
+  if (li) setStatus(li, message || T.notSent, "failed");
   byClientId.delete(clientId);
 }
 
 function onDelayed({ client_id: clientId, message }) {
   const li = byClientId.get(clientId);
-  if (li) setStatus(li, message || "Envoi retardé, nouvel essai dans un instant.", "waiting");
+  if (li) setStatus(li, message || T.delayed, "waiting");
 }
 
-// ---- queue, presence, typing ----------------------------------------------------------------------------------
+// ---- events of the tchat (stored with a seq, replayed after a reload) ----------------------------------------
+
+function setForce(value) {
+  if (value !== "police" && value !== "gendarmerie") return;
+  force = value;
+  if (tchat && tchat.force !== value) write("tchat", { ...tchat, force: value });
+}
+
+function showInConversation() {
+  queue.hidden = true;
+  joined.hidden = false;
+  $("arrivee-texte").textContent = T.inConversationWith(force);
+}
+
+function onJoined(frame) {
+  setForce(frame.force);
+  const text = frame.who === "psychologist" ? frame.message || T.psychologistJoined : T.operatorJoined(force);
+  showInConversation();
+  if (frame.seq === undefined) return;
+  const li = noticeItem(text, "joined", Number(frame.seq));
+  if (!isHistory(frame.at)) {
+    announce(text, { urgent: true });
+    joined.classList.add("pnav-joined--new");
+  }
+  arrived(li, { live: !isHistory(frame.at) });
+}
+
+function leftText(frame) {
+  if (frame.who === "visitor" || frame.reason === "transferred") return null; // the system message says it
+  if (frame.who === "psychologist") return frame.message || T.psychologistLeft;
+  if (frame.reason === "closed") return T.conversationOver;
+  return T.operatorLeft;
+}
+
+function onLeft(frame) {
+  const text = leftText(frame);
+  if (!text || frame.seq === undefined) return;
+  arrived(noticeItem(text, "left", Number(frame.seq)), { live: !isHistory(frame.at) });
+}
+
+function onTransferred(frame) {
+  setForce(frame.force);
+  joined.hidden = true; // back in a queue, of the other force: its position follows
+  drawQueue(null);
+}
+
+// ---- the signalement: the consent form and its answer ---------------------------------------------------------
+
+const consentCards = new Map(); // proposal id -> its card
+let consentShown = null; // the newest proposal's card
+
+function codes() {
+  const stored = read("codes", []);
+  return Array.isArray(stored) ? stored : [];
+}
+
+function codeOf(proposal) {
+  const found = codes().find((entry) => entry.proposal === proposal);
+  return found ? found.code : null;
+}
+
+function rememberCode(proposal, code) {
+  write("codes", [...codes().filter((entry) => entry.proposal !== proposal), { proposal, code }]);
+}
+
+function onConsentRequest(frame) {
+  const proposal = String(frame.proposal || "");
+  if (consentCards.has(proposal)) return;
+  if (consentShown && !consentShown.dataset.answer) consentShown.closest("li").remove(); // replaced, unanswered
+  const li = document.createElement("li");
+  li.className = "pnav-message pnav-message--card";
+  if (frame.seq !== undefined) li.dataset.seq = String(frame.seq);
+  const card = renderConsent(frame, tchat.token, {
+    announce: (text) => announce(text, { urgent: true }),
+    answered: (answer) => {
+      if (answer.code) rememberCode(proposal, answer.code);
+      showAnswer(card, { ...answer, code: answer.code || codeOf(proposal) });
+    },
+  });
+  consentCards.set(proposal, card);
+  consentShown = card;
+  li.append(card);
+  $("consentement")?.removeAttribute("id"); // the newest proposal's card is #consentement
+  li.id = "consentement";
+  if (frame.seq !== undefined) insertBySeq(li, Number(frame.seq));
+  else list.append(li);
+  const live = !isHistory(frame.at);
+  if (live) announce(T.newProposal(cardSummary(frame)), { urgent: true });
+  arrived(li, { force: live, live });
+}
+
+function onConsentResult(frame) {
+  const card = consentCards.get(String(frame.proposal || "")) || consentShown;
+  if (!card) return;
+  const proposal = card.dataset.proposal;
+  showAnswer(card, { accepted: Boolean(frame.accepted), service: frame.service || "",
+    code: frame.accepted ? codeOf(proposal) : null });
+}
+
+// ---- queue, typing --------------------------------------------------------------------------------------------
 
 const queueSamples = []; // [time, position] while waiting, to estimate honestly from what we observe
 
@@ -289,22 +467,6 @@ function onQueue(position) {
   }
 }
 
-function showJoined(who, { live, message = "" }) {
-  queue.hidden = true;
-  joined.hidden = false;
-  joined.dataset.who = who;
-  // The server may name the person who joined in its own words (the configured title of the psychologist).
-  const text = message || joinedText(who);
-  $("arrivee-texte").textContent = who === "psychologist" ? text : live
-    ? text
-    : `Vous êtes en conversation avec la ${force === "gendarmerie" ? "gendarmerie" : force === "police" ? "police" : "police ou la gendarmerie"}.`;
-  if (live) {
-    noticeItem(text, "joined");
-    announce(text, { urgent: true });
-    joined.classList.add("pnav-joined--new");
-  }
-}
-
 let typingTimer = null;
 
 function showTyping(who) {
@@ -334,7 +496,7 @@ function drawConnection({ state, retryAt }) {
       break;
     case "open":
       connectionText.textContent = "Connecté";
-      if (wasOpen === "lost") announce("Connexion rétablie.");
+      if (wasOpen === "lost") announce(T.connectionBack);
       wasOpen = true;
       break;
     case "waiting": {
@@ -344,13 +506,13 @@ function drawConnection({ state, retryAt }) {
       };
       tick();
       countdown = setInterval(tick, 1000);
-      if (wasOpen === true) announce("Connexion perdue. Vos messages seront envoyés dès son retour.");
+      if (wasOpen === true) announce(T.connectionLost);
       if (wasOpen) wasOpen = "lost";
       break;
     }
     case "offline":
       connectionText.textContent = "Pas de réseau. Vos messages seront envoyés dès son retour.";
-      if (wasOpen === true) announce("Connexion perdue. Vos messages seront envoyés dès son retour.");
+      if (wasOpen === true) announce(T.connectionLost);
       if (wasOpen) wasOpen = "lost";
       break;
     case "ended":
@@ -362,15 +524,16 @@ function drawConnection({ state, retryAt }) {
   }
 }
 
-// ---- end of tchat ---------------------------------------------------------------------------------------------
+// ---- flags and the end of the tchat ---------------------------------------------------------------------------
+
+// What the end page needs to show the right numbers: the tchat, and whether it concerns a minor or an emergency.
+function rememberEnd(flags) {
+  const end = read("end", {}) || {};
+  write("end", { ...end, category: tchat.category, ...flags });
+}
 
 function endUrl() {
   return tchat && tchat.category ? `/fin?tchat=${encodeURIComponent(tchat.category)}` : "/fin";
-}
-
-function rememberFollowup(frame) {
-  const code = frame.followup_code || (frame.kind === "followup" || frame.type === "followup" ? frame.code : null);
-  if (typeof code === "string" && code) write("followup", code);
 }
 
 function showClosed() {
@@ -379,8 +542,10 @@ function showClosed() {
   leaveBox.hidden = true;
   queue.hidden = true;
   closedBox.hidden = false;
+  $("termine-code").hidden = ![...consentCards.keys()].some((proposal) => codeOf(proposal));
   $("termine-lien").href = endUrl();
-  announce("Le tchat est terminé.", { urgent: true });
+  announce(T.tchatOver, { urgent: true });
+  arrived(closedBox, { force: true });
 }
 
 function showMissing(message) {
@@ -394,6 +559,40 @@ function showMissing(message) {
   connection.hidden = true;
 }
 
+// ---- the composer ---------------------------------------------------------------------------------------------
+
+let overLimit = false;
+
+function drawCounter() {
+  const n = length(normalise(input.value));
+  const parts = Math.ceil(n / maxChars);
+  if (n < maxChars * COUNTER_FROM) counter.textContent = "";
+  else if (n <= maxChars) counter.textContent = T.count(n, maxChars);
+  else if (parts <= maxParts) counter.textContent = T.willSplit(n, parts);
+  else counter.textContent = T.tooLongForOnce(n, maxChars, maxParts);
+  counter.dataset.over = n > maxChars ? "true" : "false";
+  if (n > maxChars && !overLimit) announce(T.overLimitAnnounce);
+  overLimit = n > maxChars;
+}
+
+function submitText() {
+  const text = normalise(input.value);
+  if (!text) {
+    inputError.textContent = T.writeSomething;
+    input.focus();
+    return;
+  }
+  inputError.textContent = "";
+  const { parts, rest } = splitMessage(text, maxChars, maxParts);
+  for (const part of parts) {
+    if (!client.send(part)) return; // the tchat ended meanwhile: the text stays in the box
+  }
+  input.value = rest;
+  if (rest) inputError.textContent = T.restKept(parts.length, length(rest));
+  drawCounter();
+  input.focus();
+}
+
 // ---- wiring ---------------------------------------------------------------------------------------------------
 
 let client = null;
@@ -403,12 +602,14 @@ function main() {
   client.addEventListener("state", (e) => drawConnection(e.detail));
   client.addEventListener("welcome", (e) => {
     const frame = e.detail;
-    if (frame.force) force = frame.force;
+    setForce(frame.force);
+    rememberEnd({ emergency: Boolean(frame.emergency), minor: Boolean(frame.minor) });
     if (frame.status === "queued") {
       sampleQueue(frame.position);
       drawQueue(frame.position);
+    } else if (frame.status === "active") {
+      showInConversation();
     }
-    else if (frame.status === "active" && joined.hidden) showJoined("operator", { live: false });
   });
   client.addEventListener("message", (e) => onMessage(e.detail));
   client.addEventListener("card", (e) => onCard(e.detail));
@@ -418,59 +619,15 @@ function main() {
   client.addEventListener("failed", (e) => onFailed(e.detail));
   client.addEventListener("delayed", (e) => onDelayed(e.detail));
   client.addEventListener("queue", (e) => onQueue(e.detail.position));
-  client.addEventListener("joined", (e) => showJoined(e.detail.who, { live: true, message: e.detail.message || "" }));
-  client.addEventListener("left", (e) => {
-    if (e.detail.who !== "visitor") noticeItem(leftText(e.detail.who), "left");
-  });
+  client.addEventListener("joined", (e) => onJoined(e.detail));
+  client.addEventListener("left", (e) => onLeft(e.detail));
+  client.addEventListener("transferred", (e) => onTransferred(e.detail));
+  client.addEventListener("consent_request", (e) => onConsentRequest(e.detail));
+  client.addEventListener("consent_result", (e) => onConsentResult(e.detail));
+  client.addEventListener("read", (e) => onRead(e.detail));
+  client.addEventListener("flags", (e) => rememberEnd({ emergency: Boolean(e.detail.emergency),
+    minor: Boolean(e.detail.minor) }));
   client.addEventListener("typing", (e) => showTyping(e.detail.who));
-  let consentShown = null;
-  const showConsent = (frame, { live }) => {
-    if (consentShown && consentShown.dataset.proposal === String(frame.proposal || "")) return;
-    if (consentShown) consentShown.closest("li").remove(); // a newer proposal replaces an unanswered one
-    const li = document.createElement("li");
-    li.className = "pnav-message pnav-message--card";
-    li.id = "consentement";
-    consentShown = renderConsent(frame, tchat.token, (text) => announce(text, { urgent: true }));
-    li.append(consentShown);
-    list.append(li);
-    if (live) announce(`Nouvelle proposition : ${cardSummary(frame)}. Lisez-la avant de répondre.`, { urgent: true });
-    reveal(li, true);
-  };
-  client.addEventListener("consent_request", (e) => showConsent(e.detail, { live: true }));
-  let askedPending = false;
-  client.addEventListener("welcome", async (e) => {
-    if (askedPending || e.detail.status !== "active") return;
-    askedPending = true; // once per page: a reload shows the form that still waits for an answer
-    const frame = await pendingConsent(tchat.token);
-    if (frame) showConsent(frame, { live: false });
-  });
-  client.addEventListener("frame", (e) => {
-    const frame = e.detail;
-    if (frame.type === "consent_result" && consentShown && consentShown.querySelector("form")) {
-      // Answered elsewhere (another tab of the same tchat): the form here must not be sent twice.
-      consentShown.querySelector("form").remove();
-      consentShown.append(Object.assign(document.createElement("p"), {
-        className: "pnav-card__text",
-        textContent: frame.accepted ? "Votre signalement a été transmis." : "Rien n'a été transmis.",
-      }));
-    }
-    if (frame.type === "followup") {
-      rememberFollowup(frame);
-      if (frame.code || frame.followup_code) {
-        const li = document.createElement("li");
-        li.className = "pnav-message pnav-message--card";
-        li.append(renderCard({ ...frame, kind: "followup" }));
-        list.append(li);
-        announce("Votre code de suivi est affiché.", { urgent: true });
-        reveal(li, true);
-      }
-    } else if (frame.type === "transferred") {
-      if (frame.force) force = frame.force;
-      joined.hidden = true; // back in a queue, of the other force: its position follows
-      queue.hidden = false;
-      noticeItem("Votre tchat a été transmis à une autre équipe, qui va vous répondre.", "event");
-    }
-  });
   client.addEventListener("closed", () => showClosed());
   client.addEventListener("problem", (e) => {
     inputError.textContent = e.detail.message || "";
@@ -482,20 +639,7 @@ function main() {
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    const text = input.value;
-    if (!text.trim()) {
-      inputError.textContent = "Écrivez quelques mots avant d'envoyer.";
-      input.focus();
-      return;
-    }
-    if (text.length > maxChars) {
-      inputError.textContent = `Ce message est trop long (${maxChars} caractères au plus). Découpez-le en plusieurs messages.`;
-      input.focus();
-      return;
-    }
-    inputError.textContent = "";
-    if (client.send(text)) input.value = "";
-    input.focus();
+    submitText();
   });
 
   input.addEventListener("keydown", (event) => {
@@ -506,6 +650,7 @@ function main() {
   });
   input.addEventListener("input", () => {
     if (inputError.textContent) inputError.textContent = "";
+    drawCounter();
     if (input.value.trim()) client.typing();
   });
 
@@ -530,11 +675,13 @@ function main() {
     remove("tchat");
     remove("outbox");
     remove("highest_seq");
+    remove("read_seq");
     // Give the leave frame a moment to go out before the page (and its socket) is replaced.
     setTimeout(() => go(url), 150);
   });
 
-  wirePsychologistOffer(client, { list, announce: (text) => announce(text, { urgent: true }), reveal: (node) => reveal(node, true) });
+  wirePsychologistOffer(client, { list, announce: (text) => announce(text, { urgent: true }),
+    reveal: (node) => arrived(node, { force: true }) });
 
   // The quick exit tells the server over the socket too when it is open (the beacon covers the other case).
   onQuickExit(() => client.leave());
