@@ -36,6 +36,19 @@ _COMMUNE = {
     },
 }
 
+_FOUND = {
+    "type": "object",
+    "required": ["insee", "name", "department", "department_name", "postal_codes", "force"],
+    "properties": {
+        "insee": {"type": "string"},
+        "name": {"type": "string"},
+        "department": {"type": "string"},
+        "department_name": {"type": "string"},
+        "postal_codes": {"type": "array", "items": {"type": "string"}},
+        "force": {"anyOf": [{"$ref": "#/components/schemas/Force"}, {"type": "null"}]},
+    },
+}
+
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
@@ -75,27 +88,52 @@ DOCUMENT: dict[str, Any] = {
                 },
             }
         },
+        "/api/v1/communes": {
+            "get": {
+                "operationId": "communes",
+                "summary": "Chercher une commune par son nom (accents et majuscules ignorés) ou son code postal",
+                "parameters": [{"name": "q", "in": "query", "required": True, "schema": {"type": "string"}},
+                               {"name": "limit", "in": "query", "required": False,
+                                "description": "Nombre de communes au plus (1 à 20) ; toute autre valeur : 8.",
+                                "schema": {"type": "string"}}],
+                "responses": {
+                    "200": _json({"type": "object", "required": ["query", "communes"],
+                                  "properties": {"query": {"type": "string"},
+                                                 "communes": {"type": "array", "items": _FOUND}}},
+                                 "Communes trouvées (au plus 20 ; aucune pour moins de deux lettres)"),
+                    **_errors(422),
+                },
+            }
+        },
         "/api/v1/conversations": {
             "post": {
                 "operationId": "createConversation",
                 "summary": "Ouvrir un tchat anonyme",
+                "description": "Par code postal (et commune si le code couvre les deux forces), par commune choisie "
+                               "par son nom (insee seul), ou sans localisation (unlocated: true), dans la file que "
+                               "voient les opérateurs des deux forces.",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "type": "object",
-                    "required": ["category", "role", "postal_code"],
+                    "required": ["category", "role"],
                     "properties": {
                         "category": {"enum": ["sexual_violence", "domestic_violence", "discrimination_hate"]},
                         "role": {"enum": ["victim", "witness", "relative", "professional"]},
                         "postal_code": {"type": "string"},
                         "insee": {"type": ["string", "null"]},
+                        "unlocated": {"type": "boolean"},
                     },
                 }}}},
                 "responses": {
                     "201": _json({"type": "object", "required": ["id", "token", "force", "department", "insee"],
                                   "properties": {"id": {"type": "string"}, "token": {"type": "string"},
-                                                 "force": {"$ref": "#/components/schemas/Force"},
-                                                 "department": {"type": "string"}, "insee": {"type": "string"},
-                                                 "commune": {"type": "string"}, "status": {"type": "string"}}},
-                                 "Tchat ouvert ; le jeton est le seul moyen d'y revenir"),
+                                                 "force": {"anyOf": [{"$ref": "#/components/schemas/Force"},
+                                                                     {"type": "null"}]},
+                                                 "department": {"type": ["string", "null"]},
+                                                 "insee": {"type": ["string", "null"]},
+                                                 "commune": {"type": ["string", "null"]},
+                                                 "status": {"type": "string"}}},
+                                 "Tchat ouvert ; le jeton est le seul moyen d'y revenir (lieu null sans "
+                                 "localisation)"),
                     **_errors(400, 404, 413, 422, 429),
                 },
             }

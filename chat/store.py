@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat.db import AnyRow, ByKeys, UTCDateTime, fetch, one_of_keys, single_read, utcnow
 from chat.models import UNLOCATED, Conversation, Message, Participant
+from routing.models import Resolution
 
 OPEN_STATUSES = ("queued", "active")
 # What happens in a tchat besides messages and cards, stored as a row of kind "event" with its own seq so that a
@@ -368,6 +369,24 @@ class QueueItem:
             "emergency": self.emergency, "minor": self.minor, "department": self.department,
             "commune": self.commune_name, "role": self.role, "wrote": self.wrote,
         }
+
+
+async def set_location(sessions: async_sessionmaker[AsyncSession], conversation_id: str, where: Resolution, *,
+                       only_assigned_to: str) -> bool:
+    """Set the commune of a live tchat (and what follows from it: département, postal code, competent local
+    service) for the operator in charge; False when the tchat is no longer theirs or no longer live."""
+    service = where.local_service
+    async with sessions.begin() as session:
+        result = await session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id, Conversation.assigned_to == only_assigned_to,
+                   Conversation.status == "active")
+            .values(postal_code=where.postal_code, insee=where.insee, commune_name=where.commune_name,
+                    department=where.department, local_service_id=service.id if service else None,
+                    local_service_approximate=service.approximate if service else False)
+            .returning(Conversation.id)
+        )
+        return result.first() is not None
 
 
 def priority_of(emergency: bool, minor: bool) -> int:

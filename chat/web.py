@@ -20,9 +20,10 @@ from chat.db import utcnow
 from chat.deadlines import answer_within
 from chat.errors import ApiError, read_json_object
 from chat.limits import TOO_MANY_TCHATS, limits_of
-from chat.models import CATEGORIES, ROLES, Conversation
+from chat.models import CATEGORIES, ROLES, UNLOCATED, Conversation
 from chat.state import ChatState, state_of
 from chat.visitor_socket import VisitorSocket
+from routing.communes import DEFAULT_LIMIT, MAX_QUERY_CHARS
 
 log = logging.getLogger("pnav")
 
@@ -82,6 +83,18 @@ async def routing_lookup(request: Request) -> Response:
     return JSONResponse(result.as_json())
 
 
+async def commune_search(request: Request) -> Response:
+    """``GET /api/v1/communes?q=…``: communes by name (accents and case ignored) or postal code, for a visitor who
+    does not know the code, and for the operator who sets the commune of a tchat started sans localisation."""
+    if "q" not in request.query_params:
+        raise ApiError(422, "query_required", "Indiquez le nom de la commune (deux lettres au moins) ou son code "
+                       "postal.")
+    query = request.query_params["q"][:MAX_QUERY_CHARS]
+    limit = request.query_params.get("limit", "")[:4]
+    found = routing.search(query, int(limit) if limit.isascii() and limit.isdigit() else DEFAULT_LIMIT)
+    return JSONResponse({"query": query, "communes": [commune.as_json() for commune in found]})
+
+
 def _choice(data: dict[str, object], key: str, allowed: tuple[str, ...], code: str, message: str) -> str:
     value = data.get(key)
     if not isinstance(value, str) or value not in allowed:
@@ -94,31 +107,47 @@ async def create_conversation(request: Request) -> Response:
     data = await read_json_object(request)
     category = _choice(data, "category", CATEGORIES, "unknown_category", UNKNOWN_CATEGORY)
     role = _choice(data, "role", ROLES, "unknown_role", UNKNOWN_ROLE)
+    new = _located(category, role, data)
+    if not limits_of(state).allow_tchat(request):
+        raise ApiError(429, "too_many_tchats", TOO_MANY_TCHATS)
+    # A person starting a tchat hears back within 5 s even if the database is frozen: past the deadline the
+    # storage error handler answers 503 in French and the start page lets them try again. A tchat committed after
+    # the deadline is left queued without its visitor; the sweeper marks it abandoned.
+    conversation, token = await answer_within(START_DEADLINE, _start(state, request, new))
+    # Sans localisation, the location fields are unknown: null in the answer (stored as empty strings).
+    return JSONResponse(
+        {"id": conversation.id, "token": token, "force": conversation.force or None,
+         "department": conversation.department or None, "insee": conversation.insee or None,
+         "commune": conversation.commune_name or None, "status": conversation.status},
+        status_code=201,
+    )
+
+
+def _located(category: str, role: str, data: dict[str, object]) -> store.NewConversation:
+    """Where the tchat goes: by postal code (and commune), by a commune chosen by name (``insee`` alone), or
+    nowhere yet (``"unlocated": true``: the queue both forces see)."""
+    if data.get("unlocated") is True:
+        return store.NewConversation(category=category, requester_role=role, postal_code="", insee="",
+                                     commune_name="", department="", force=UNLOCATED, local_service_id=None,
+                                     local_service_approximate=False)
     postal_code, insee = data.get("postal_code"), data.get("insee")
     if not isinstance(postal_code, str):
         postal_code = "" if postal_code is None else str(postal_code)
     if insee is not None and not isinstance(insee, str):
         raise ApiError(422, "insee_not_in_postal_code", "La commune choisie ne correspond pas à ce code postal.")
     try:
-        resolved = routing.resolve(postal_code, insee or None)
+        if insee and not postal_code.strip():
+            resolved = routing.resolve_commune(insee)
+        else:
+            resolved = routing.resolve(postal_code, insee or None)
     except routing.RoutingError as exc:
         raise _routing_error(exc) from None
-    if not limits_of(state).allow_tchat(request):
-        raise ApiError(429, "too_many_tchats", TOO_MANY_TCHATS)
     service = resolved.local_service
-    # A person starting a tchat hears back within 5 s even if the database is frozen: past the deadline the
-    # storage error handler answers 503 in French and the start page lets them try again. A tchat committed after
-    # the deadline is left queued without its visitor; the sweeper marks it abandoned.
-    conversation, token = await answer_within(START_DEADLINE, _start(state, request, store.NewConversation(
+    return store.NewConversation(
         category=category, requester_role=role, postal_code=resolved.postal_code, insee=resolved.insee,
         commune_name=resolved.commune_name, department=resolved.department, force=resolved.force,
         local_service_id=service.id if service else None,
         local_service_approximate=service.approximate if service else False,
-    )))
-    return JSONResponse(
-        {"id": conversation.id, "token": token, "force": conversation.force, "department": conversation.department,
-         "insee": conversation.insee, "commune": conversation.commune_name, "status": conversation.status},
-        status_code=201,
     )
 
 
@@ -182,6 +211,7 @@ async def queue_refresher(state: ChatState) -> None:
 routes: list[BaseRoute] = [
     Route("/healthz", healthz),
     Route("/api/v1/routing", routing_lookup),
+    Route("/api/v1/communes", commune_search),
     Route("/api/v1/conversations", create_conversation, methods=["POST"]),
     Route("/api/v1/conversations/leave", leave_conversation, methods=["POST"]),
     Route("/api/v1/openapi.json", openapi.document),

@@ -63,6 +63,9 @@ async def propose(state: ChatState, conversation: ConversationRow, *, account_id
                   summary: str) -> dict[str, Any]:
     """Record a proposal (replacing an unanswered one) and publish the consent form; returns the frame."""
     service = routing.local_service_by_id(conversation.local_service_id) if conversation.local_service_id else None
+    if service is None and not conversation.insee:
+        raise ProposalError("no_local_service", "La personne n'a pas indiqué où elle se trouve : indiquez d'abord sa "
+                            "commune (« Indiquer la commune »), le signalement ira au service compétent pour elle.")
     if service is None:
         raise ProposalError("no_local_service", "Aucun service local compétent n'est connu pour cette commune : "
                             "orientez la personne vers le commissariat ou la brigade la plus proche.")

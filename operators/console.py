@@ -17,7 +17,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from chat import conversations, protocol, store
 from chat.broker import SubscriberOverflow, Subscription
 from chat.db import single_read
-from chat.models import CATEGORIES, Conversation, Participant
+from chat.models import CATEGORIES, UNLOCATED, Conversation, Participant
 from chat.origin import origin_allowed
 from chat.state import ChatState, state_of
 from operators import availability, frames, sessions
@@ -51,6 +51,12 @@ def account_channel(account_id: str) -> str:
 
 
 PSYCHOLOGISTS_CHANNEL = "psychologists"
+
+
+def queues_of(force: str) -> tuple[str, ...]:
+    """The queues a console of ``force`` follows: its own, and the one of tchats started sans localisation, which
+    operators of both forces see (``queue_state`` frames carry ``"force": ""`` for it)."""
+    return (force, UNLOCATED)
 
 
 class Console:
@@ -200,7 +206,7 @@ def summary(conversation: store.ConversationRow) -> dict[str, Any]:
     return {
         "conversation": conversation.id, "category": conversation.category, "role": conversation.requester_role,
         "status": conversation.status, "force": conversation.force, "department": conversation.department,
-        "commune": conversation.commune_name, "postal_code": conversation.postal_code,
+        "commune": conversation.commune_name, "postal_code": conversation.postal_code, "insee": conversation.insee,
         "emergency": conversation.emergency, "minor": conversation.minor, "outcome": conversation.outcome,
         "queued_at": iso(conversation.queued_at), "taken_at": iso(conversation.taken_at),
         "last_seq": conversation.last_seq,
@@ -254,7 +260,7 @@ async def endpoint(websocket: WebSocket) -> None:
     account = signed.account
     channels = [account_channel(account.id)]
     if account.role in ("operator", "supervisor") and account.force:
-        channels += [conversations.queue_channel(account.force, c) for c in CATEGORIES]
+        channels += [conversations.queue_channel(force, c) for force in queues_of(account.force) for c in CATEGORIES]
     if account.role == "operator":
         channels.append(AVAILABILITY_CHANNEL)
     if account.role == "psychologist":
@@ -320,8 +326,9 @@ async def _welcome(console: Console) -> None:
         "actions": frames.types_for(account.role),
     })
     if account.role in ("operator", "supervisor") and account.force:
-        for category in CATEGORIES:
-            await console.send(await queue_snapshot(state, account.force, category))
+        for force in queues_of(account.force):
+            for category in CATEGORIES:
+                await console.send(await queue_snapshot(state, force, category))
     if account.role == "psychologist":
         for invitation in await invitations.pending(state):
             await console.send(invitation)
@@ -403,8 +410,9 @@ async def _resync(console: Console) -> None:
     """Events may have been lost upstream: the client resumes every tab from its last seq."""
     await console.send({"type": "resync"})
     if console.account.force and console.account.role in ("operator", "supervisor"):
-        for category in CATEGORIES:
-            await console.send(await queue_snapshot(console.state, console.account.force, category))
+        for force in queues_of(console.account.force):
+            for category in CATEGORIES:
+                await console.send(await queue_snapshot(console.state, force, category))
 
 
 async def _supervise(console: Console) -> None:

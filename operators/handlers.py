@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chat import conversations, protocol, store
+from chat.models import UNLOCATED
 from escalation import audit
 from operators import closing, frames, invitations, transfers
 from operators.console import Console, account_channel
@@ -25,11 +26,12 @@ async def take(console: Console, fields: dict[str, Any]) -> None:
     if conversation is None:
         await console.error("unknown_conversation", conversation_id)
         return
-    if conversation.force != console.account.force:
+    force = console.account.force
+    if not force or conversation.force not in (force, UNLOCATED):  # sans localisation: either force takes it
         await console.error("forbidden", conversation_id)
         return
     # The atomic conditional update decides between operators racing for the same tchat.
-    if not await conversations.take(console.state, conversation_id, console.account.id, conversation.force):
+    if not await conversations.take(console.state, conversation_id, console.account.id, force):
         await console.error("already_taken", conversation_id)
         return
     await audit.record(console.state, actor=console.account.username, action="conversation.taken",

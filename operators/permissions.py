@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chat.models import UNLOCATED
 from chat.store import ConversationRow
 from operators.models import Account
 
@@ -10,8 +11,10 @@ OPEN = ("queued", "active")
 
 
 def may_take(account: Account, conversation: ConversationRow) -> bool:
-    """Only an operator of the conversation's force takes it, and only while it waits in the queue."""
-    return account.role == "operator" and conversation.force == account.force and conversation.status == "queued"
+    """Only an operator of the conversation's force takes it (of either force, for a tchat started sans
+    localisation), and only while it waits in the queue."""
+    return (account.role == "operator" and conversation.force in (account.force, UNLOCATED)
+            and conversation.status == "queued")
 
 
 def may_read(account: Account, conversation: ConversationRow, *, participating: bool) -> bool:

@@ -31,6 +31,8 @@ HELPLINES_TEXT = ("Vous pouvez appeler ces numéros, même plus tard, pour être
 NO_SUPPORT = ("Aucun lieu d'aide aux victimes n'est connu près de cette commune : proposez plutôt les numéros "
               "utiles.")
 UNKNOWN_SUPPORT = "Ce lieu d'aide ne fait pas partie des lieux proches de la personne."
+NO_COMMUNE = ("La personne n'a pas indiqué où elle se trouve : indiquez d'abord sa commune (« Indiquer la commune »), "
+              "ou proposez les numéros utiles.")
 
 
 def support_item(point: routing.SupportPoint) -> dict[str, Any]:
@@ -82,7 +84,7 @@ async def suggest(console: Console, fields: dict[str, Any]) -> None:
         return
     card = helplines_card(conversation) if kind == "helplines" else support_card(conversation, chosen)
     if card is None:
-        message = NO_SUPPORT if chosen is None else UNKNOWN_SUPPORT
+        message = NO_COMMUNE if not conversation.insee else NO_SUPPORT if chosen is None else UNKNOWN_SUPPORT
         await console.send({"type": "error", "code": "no_support", "message": message,
                             "conversation": conversation.id})
         return

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from chat.db import utcnow
-from chat.models import CATEGORIES, Conversation
+from chat.models import CATEGORIES, UNLOCATED, Conversation
 from chat.state import ChatState
 from operators import presence
 from operators.models import Account
@@ -18,7 +18,8 @@ async def snapshot(state: ChatState, force: str) -> dict[str, Any]:
     async with state.sessions() as session:
         rows = (await session.execute(
             select(Conversation.category, func.count(Conversation.id), func.min(Conversation.queued_at))
-            .where(Conversation.force == force, Conversation.status == "queued")
+            # Tchats started sans localisation wait for either force: both supervisors count them.
+            .where(Conversation.force.in_((force, UNLOCATED)), Conversation.status == "queued")
             .group_by(Conversation.category)
         ))
         waiting = {category: (count, oldest) for category, count, oldest in rows}

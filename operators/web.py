@@ -8,7 +8,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from chat import hooks
-from operators import console, handlers, invitations, pages, suggest
+from operators import console, handlers, invitations, location, pages, suggest
 from operators.roster import console_heartbeats
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -35,3 +35,5 @@ hooks.visitor_frames["psychologist_answer"] = invitations.visitor_answer
 hooks.visitor_events.update({"psychologist_offer", "psychologist_answer"})
 if invitations.offered not in hooks.visitor_welcomed:
     hooks.visitor_welcomed.append(invitations.offered)
+
+location.register()

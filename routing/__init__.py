@@ -3,11 +3,13 @@
 The data import (`pnav data import`) lives in routing.importer: `main_import(argv)` and `import_data(...)`.
 """
 
+from routing.communes import Found, commune, resolve_commune, search
 from routing.errors import (
     CommuneRequired,
     InseeNotInPostalCode,
     InvalidPostalCode,
     RoutingError,
+    UnknownCommune,
     UnknownPostalCode,
 )
 from routing.models import (
@@ -33,6 +35,7 @@ __all__ = [
     "Commune",
     "CommuneRequired",
     "Force",
+    "Found",
     "Helpline",
     "InseeNotInPostalCode",
     "InvalidPostalCode",
@@ -41,8 +44,10 @@ __all__ = [
     "Resolution",
     "RoutingError",
     "SupportPoint",
+    "UnknownCommune",
     "UnknownPostalCode",
     "all_helplines",
+    "commune",
     "emergency_numbers",
     "helplines",
     "local_service",
@@ -51,4 +56,6 @@ __all__ = [
     "lookup",
     "nearby_support",
     "resolve",
+    "resolve_commune",
+    "search",
 ]

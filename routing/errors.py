@@ -65,3 +65,13 @@ class InseeNotInPostalCode(RoutingError):
         "Cette commune ne correspond pas au code postal indiqué. "
         "Choisissez-la dans la liste proposée, ou vérifiez le code postal."
     )
+
+
+class UnknownCommune(RoutingError):
+    """No current commune has this INSEE code (a commune chosen by name that the data does not know)."""
+
+    code = "unknown_commune"
+    status = 422
+    default_message = (
+        "Cette commune est introuvable. Cherchez-la à nouveau par son nom, ou indiquez son code postal."
+    )

@@ -7,10 +7,18 @@ from routing.errors import CommuneRequired, InseeNotInPostalCode, InvalidPostalC
 from routing.models import PostalCodeRouting, Resolution
 from routing.services import local_service
 
+NO_POSTAL_CODE = (
+    "Indiquez un code postal (5 chiffres, par exemple 75011), cherchez votre commune par son nom, ou commencez "
+    "sans dire où vous êtes."
+)
+
 
 def lookup(postal_code: str) -> PostalCodeRouting:
     """The communes of a postal code and, when they all share one, the competent force."""
-    code = postal_code.strip()
+    # Written the French way ("54 120", or with a non-breaking space) it is still the code 54120.
+    code = "".join(postal_code.split())
+    if not code:
+        raise InvalidPostalCode(NO_POSTAL_CODE)
     if len(code) != 5 or not (code.isascii() and code.isdigit()):
         raise InvalidPostalCode()
     routing = tables().postal_codes.get(code)

@@ -21,7 +21,7 @@ const FOLLOW_SLACK_PX = 48;
 const FIRST_WORDS_CHARS = 40;
 
 const chats = new Map(); // conversation id -> chat state
-const queues = new Map(); // category -> queue_state frame
+const queues = new Map(); // "force:category" -> queue_state frame (force "" for tchats sans localisation)
 let socket = null;
 let backoff = RECONNECT_MIN_MS;
 let active = null;
@@ -102,10 +102,11 @@ const handlers = {
     if (chat && frame.who === "visitor") setPresence(chat, Boolean(frame.connected));
   },
   queue_state(frame) {
-    alertNewWaiting(queues.get(frame.category), frame);
-    queues.set(frame.category, frame);
+    alertNewWaiting(queues.get(queueKey(frame)), frame);
+    queues.set(queueKey(frame), frame);
     renderQueues();
   },
+  located: onLocated,
   taken(frame) {
     const chat = ensureChat(frame.conversation);
     Object.assign(chat.summary, frame);
@@ -250,8 +251,7 @@ function renderQueues() {
   if (!list) return;
   list.replaceChildren();
   for (const category of Object.keys(CATEGORIES)) {
-    const frame = queues.get(category);
-    const items = frame ? frame.items : [];
+    const items = queueItems(category);
     const block = el("div", "queue");
     block.dataset.category = category;
     block.append(el("h3", "fr-h6", `${CATEGORIES[category]} (${items.length})`));
@@ -266,7 +266,7 @@ function renderQueues() {
       li.append(el("span", `queue-wrote${item.wrote ? " queue-wrote--yes" : ""}`,
         item.wrote ? "a déjà écrit" : "n'a pas encore écrit"));
       li.append(el("span", "queue-wait", `Attend depuis ${waited(item.queued_at)}`));
-      li.append(el("span", "queue-place", `${item.commune || ""} (${item.department})`));
+      li.append(el("span", "queue-place", placeOf(item)));
       if (ROLE === "operator") {
         const button = el("button", "fr-btn fr-btn--sm queue-take", "Prendre en charge");
         button.type = "button";
@@ -362,8 +362,9 @@ function renderHead(chat) {
   const title = `${CATEGORIES[s.category] || "Conversation"} — ${REQUESTERS[s.role] || ""}`;
   chat.node.querySelector(".chat-title").textContent = title;
   renderTabLabel(chat);
-  const place = s.commune ? `${s.commune} (${s.postal_code})` : s.postal_code || "";
+  const place = s.commune ? `${s.commune} (${s.postal_code})` : s.postal_code || UNLOCATED_PLACE;
   chat.node.querySelector(".chat-meta").textContent = `${place} — ${FORCES[s.force] || ""}`;
+  renderCommuneForm(chat);
   const flags = [s.emergency ? "URGENCE" : "", s.minor ? "Concerne un mineur" : ""].filter(Boolean).join(" · ");
   chat.node.querySelector(".chat-flags").textContent = flags;
   for (const button of chat.node.querySelectorAll(".chat-flag")) {
@@ -586,6 +587,7 @@ function wirePane(chat) {
   const node = chat.node;
   const compose = node.querySelector(".chat-compose");
   if (compose) wireCompose(chat, compose);
+  wireCommune(chat);
   node.querySelector(".chat-invite")?.addEventListener("click", () => {
     send({ type: "invite_psychologist", conversation: chat.id });
   });
@@ -651,6 +653,84 @@ function wireCloseConfirmation(chat) {
     if (chat.summary.category === SUBTYPE_CATEGORY && form.elements.subtype.value) frame.subtype = form.elements.subtype.value;
     send(frame);
     hide();
+  });
+}
+
+// ---- tchats started sans localisation (issue 16): both forces' queue, and the commune set afterwards ------------
+
+const UNLOCATED_PLACE = "Lieu non indiqué";
+// The console asks the commune search after a pause in typing, not at every key.
+const COMMUNE_SEARCH_DELAY_MS = 250;
+
+// Queues are kept by force and category: the force's own, and (force "") the one sans localisation.
+function queueKey(frame) {
+  return `${frame.force}:${frame.category}`;
+}
+
+// A category's waiting tchats: the force's own and those sans localisation, in queue order.
+function queueItems(category) {
+  const own = queues.get(`${FORCE}:${category}`);
+  const open = queues.get(`:${category}`);
+  const rank = (item) => (item.emergency ? 0 : item.minor ? 1 : 2);
+  return [...(own ? own.items : []), ...(open ? open.items : [])]
+    .sort((a, b) => rank(a) - rank(b) || String(a.queued_at).localeCompare(String(b.queued_at)));
+}
+
+function placeOf(item) {
+  return item.department ? `${item.commune || ""} (${item.department})` : UNLOCATED_PLACE;
+}
+
+function renderCommuneForm(chat) {
+  const box = chat.node.querySelector(".chat-commune");
+  if (box) box.hidden = ROLE !== "operator" || !actions.has("set_commune") || Boolean(chat.summary.insee);
+}
+
+function onLocated(frame) {
+  const chat = chats.get(frame.conversation);
+  if (!chat) return;
+  Object.assign(chat.summary, { commune: frame.commune, insee: frame.insee, department: frame.department,
+    postal_code: frame.postal_code });
+  renderHead(chat);
+  systemLine(chat, `Commune indiquée : ${frame.commune} (${frame.department}).${frame.message ? ` ${frame.message}` : ""}`);
+}
+
+function wireCommune(chat) {
+  const form = chat.node.querySelector(".chat-commune-form");
+  if (!form) return;
+  const input = form.elements.commune;
+  const state = form.querySelector(".chat-commune-state");
+  const results = form.querySelector(".chat-commune-results");
+  let timer = null;
+  form.addEventListener("submit", (event) => event.preventDefault());
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const query = input.value.trim();
+      results.replaceChildren();
+      if (query.length < 2) return;
+      let data = null;
+      try {
+        const response = await fetch(`/api/v1/communes?q=${encodeURIComponent(query)}`, { headers: { accept: "application/json" } });
+        data = response.ok ? await response.json() : null;
+      } catch {
+        data = null;
+      }
+      if (input.value.trim() !== query) return; // typed on meanwhile
+      const communes = data && Array.isArray(data.communes) ? data.communes : [];
+      state.textContent = communes.length ? `${communes.length} commune(s) trouvée(s).` : "Aucune commune trouvée.";
+      for (const commune of communes) {
+        const label = `${commune.name} — ${commune.department_name || ""} (${commune.department}) · ${FORCES[commune.force] || ""}`;
+        const choose = el("button", "fr-btn fr-btn--tertiary fr-btn--sm chat-commune-choice", label);
+        choose.type = "button";
+        choose.addEventListener("click", () => {
+          send({ type: "set_commune", conversation: chat.id, insee: commune.insee });
+          chat.node.querySelector(".chat-commune").open = false;
+        });
+        const li = el("li");
+        li.append(choose);
+        results.append(li);
+      }
+    }, COMMUNE_SEARCH_DELAY_MS);
   });
 }
 
@@ -872,7 +952,7 @@ function alertNewWaiting(previous, frame) {
   if (ROLE !== "operator") return;
   const before = new Set(previous ? previous.items.map((item) => item.id) : []);
   const arrived = previous ? frame.items.filter((item) => !before.has(item.id)) : [];
-  queues.set(frame.category, frame);
+  queues.set(queueKey(frame), frame);
   waitingCount = [...queues.values()].reduce((sum, queue) => sum + queue.items.length, 0);
   updateTitle();
   if (!arrived.length) return; // the first snapshot of a queue is what was already there, not news

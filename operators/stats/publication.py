@@ -18,7 +18,7 @@ from operators.stats.figures import median, percentile
 from operators.stats.labels import SUBTYPE_CATEGORY
 from operators.stats.period import Period, local_day
 from operators.stats.records import TchatRecord
-from operators.stats.regions import REGION_NAMES, region_of
+from operators.stats.regions import REGION_NAMES, UNLOCATED, region_of
 
 DEFAULT_THRESHOLD = 11
 CATEGORY_CODES = {
@@ -74,7 +74,7 @@ def open_tchat(record: TchatRecord) -> OpenTchat:
         subtype = SUBTYPE_CODES.get(record.subtype or "", NO_SUBTYPE)
     else:
         subtype = NOT_APPLICABLE
-    return OpenTchat(local_day(record.created_at), record.department,
+    return OpenTchat(local_day(record.created_at), record.department or UNLOCATED,
                      CATEGORY_CODES.get(record.category, record.category), subtype, outcome_code(record),
                      record.wait_seconds)
 
@@ -124,7 +124,7 @@ def geo_label(level: str, code: str) -> str:
         return REGION_NAMES.get(code, code)
     if level == "national":
         return "France entière"
-    return ""
+    return REGION_NAMES[UNLOCATED] if code == UNLOCATED else ""
 
 
 def count_cells(tchats: Sequence[OpenTchat], period: Period, threshold: int) -> list[Cell]:

@@ -12,6 +12,8 @@ REGION_NAMES = {
     "COM": "Collectivités d'outre-mer",
     # A département code pnav does not know (a data error) still lands in a group rather than being lost.
     "ZZ": "Territoire non reconnu",
+    # Tchats started sans localisation whose commune nobody set: their own group at every level below national.
+    "ND": "Lieu non indiqué",
 }
 _DEPARTMENTS = {
     "11": "75 77 78 91 92 93 94 95",
@@ -32,6 +34,9 @@ _DEPARTMENTS = {
 }
 REGION_OF = {department: region for region, codes in _DEPARTMENTS.items() for department in codes.split()}
 UNKNOWN_REGION = "ZZ"
+# The "département" of a tchat started sans localisation (stored with an empty one), and its "region".
+UNLOCATED = "ND"
+REGION_OF[UNLOCATED] = UNLOCATED
 
 
 def region_of(department: str) -> str:

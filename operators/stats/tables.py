@@ -43,8 +43,13 @@ def _slice_columns() -> list[Column]:
     return [Column("Force", "text"), Column("Catégorie", "text")]
 
 
+# The "force" of a tchat started sans localisation that no operator took before it ended.
+UNLOCATED_LABEL = "Sans localisation, jamais pris en charge"
+
+
 def _slices(figures: Figures) -> list[tuple[str, str, Group]]:
-    rows = [(FORCE_LABELS.get(f, f), CATEGORY_LABELS.get(c, c), g) for (f, c), g in figures.by_slice.items()]
+    rows = [(FORCE_LABELS.get(f, f) or UNLOCATED_LABEL, CATEGORY_LABELS.get(c, c), g)
+            for (f, c), g in figures.by_slice.items()]
     return [*rows, ("Toutes", "Toutes", figures.total)]
 
 

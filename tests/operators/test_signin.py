@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +15,7 @@ from chat.db import utcnow
 from operators import csrf, sessions, signin
 from operators.models import Account, AccountSession
 from tests.operators.staff import ConsoleClient, login_csrf, make, session_cookie, sign_in
-from tests.servers import LiveServer
+from tests.servers import UNIT, LiveServer
 
 
 async def test_login_sets_a_strict_session_cookie(staff_live: LiveServer) -> None:
@@ -151,6 +152,12 @@ async def test_the_heartbeat_cuts_a_silent_console_and_keeps_the_others(staff_li
         from operators import accounts
         from operators.models import AccountSession
 
+        # A console joins the roster once its welcome (account, queue snapshots) is sent, a moment after the
+        # welcome frame itself: wait for both, or the check could run before this one is there to be checked.
+        for _ in range(int(500 * UNIT)):
+            if len(roster_of(state).consoles) >= 2:
+                break
+            await asyncio.sleep(0.01)
         await accounts.set_disabled(state.sessions, gone.username)
         await roster_of(state).check()
         async with state.sessions() as session:

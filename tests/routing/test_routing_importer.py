@@ -35,7 +35,8 @@ def test_import_pn_list_infers_gendarmerie_and_nearest_brigade(tmp_path: Path) -
     assert apremont.commune.force == "gendarmerie"
     assert (apremont.gn_service, apremont.gn_approx) == ("gendarmerie-01283-01", True)
     assert [h.number for h in tables.helplines.values()][:3] == ["17", "112", "114"]
-    assert tables.helplines["114"].channels.endswith("(visio en LSF, tchat, texte) ; permet aussi d'alerter discrètement")
+    assert tables.helplines["114"].channels.endswith("(visio en LSF, tchat, texte) ; permet aussi d'alerter "
+                                                     "discrètement")
     assert tables.departments == {"01": "Ain"}
 
 

@@ -111,3 +111,18 @@ def test_waits_are_only_published_for_groups_at_the_threshold_and_without_counts
     assert min(c.count for c in cells) >= K and len(cells) == len(rows)
     for row in rows:
         assert int(row["attente_mediane_secondes"]) <= int(row["attente_p90_secondes"])
+
+
+def test_tchats_started_sans_localisation_are_counted_in_a_group_of_their_own() -> None:
+    """A tchat whose commune nobody set (empty département) is published under ND « Lieu non indiqué » below the
+    national level, and counted once like every other."""
+    tchats = april_tchats()
+    unlocated = [dataclasses.replace(t, department="ND") for t in tchats[:30]]
+    record = TchatRecord("", "sexual_violence", None, "", "abandoned", False, False, None,
+                         generate()[0].created_at, None, None, None, 0)
+    assert publication.open_tchat(record).department == "ND"
+    cells = publication.count_cells([*unlocated, *tchats[30:]], APRIL, K)
+    assert sum(c.count for c in cells) == len(tchats)
+    rows = publication.count_rows(unlocated, APRIL, K)
+    assert {(r["code_geo"], r["libelle_geo"]) for r in rows if r["niveau_geo"] != "national"} <= {
+        ("ND", "Lieu non indiqué")}

@@ -57,7 +57,7 @@ async def test_start_page_errors_and_commune_picker_have_no_axe_violation(audite
     page = audited.page
     await audited.goto("/commencer")
     await page.click("#commencer-bouton")
-    await expect(page.locator("#erreur-code")).to_contain_text("5 chiffres")
+    await expect(page.locator("#erreur-code")).to_contain_text("Indiquez un code postal")
     assert await violations(audited) == []
     await page.check("#tchat-domestic_violence", force=True)
     await page.check("#profil-victim", force=True)

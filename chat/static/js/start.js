@@ -1,20 +1,33 @@
-// Profile and postal code: POST /api/v1/conversations, the commune picker when the code covers several forces,
-// French messages (and the national numbers) when the code is unknown. On success the tchat page replaces this one.
+// Profile and place: POST /api/v1/conversations, by postal code (with the commune picker when the code covers
+// several forces), by a commune searched by its name (GET /api/v1/communes), or sans localisation. French messages
+// (and the national numbers) when the code is unknown, with those two other ways in. On success the tchat page
+// replaces this one.
 import { write, remove } from "./session.js";
 import { go } from "./visitor.js";
 
 const form = document.getElementById("commencer");
 const button = document.getElementById("commencer-bouton");
 const postal = document.getElementById("code-postal");
+const byName = document.getElementById("commune-nom");
+const byNameState = document.getElementById("commune-nom-etat");
+const found = document.getElementById("resultats-nom");
+const unlocated = document.getElementById("sans-lieu");
 const communeSet = document.getElementById("champ-commune");
 const communeList = document.getElementById("liste-communes");
 const problem = document.getElementById("probleme");
 const problemTitle = document.getElementById("probleme-titre");
 const problemText = document.getElementById("probleme-texte");
+const problemWays = document.getElementById("probleme-lieu");
 
 const FORCE_LABELS = { police: "police nationale", gendarmerie: "gendarmerie nationale" };
 // Metropolitan and overseas codes are five digits; Corsica's 2A/2B never appear in postal codes (20xxx).
 const POSTAL_CODE = /^\d{5}$/;
+// The search waits for a pause in typing (250 ms) rather than asking the server at every key.
+const SEARCH_DELAY_MS = 250;
+// Two letters at least: one letter matches thousands of communes.
+const SEARCH_MIN_CHARS = 2;
+const NO_PLACE = "Indiquez un code postal, cherchez votre commune par son nom, ou cochez « Je ne veux pas le dire / "
+  + "je ne sais pas ».";
 
 let communesFor = null; // the postal code the picker was built for
 
@@ -44,9 +57,10 @@ function fieldError(groupId, messageId, text) {
   }
 }
 
-function showProblem(title, text, { focus = true } = {}) {
+function showProblem(title, text, { focus = true, ways = false } = {}) {
   problemTitle.textContent = title;
   problemText.textContent = text;
+  problemWays.hidden = !ways;
   problem.hidden = false;
   if (focus) problem.focus();
 }
@@ -60,33 +74,41 @@ function checked(name) {
   return input ? input.value : null;
 }
 
+function radio(name, index, commune, hintText) {
+  const element = document.createElement("div");
+  element.className = "fr-fieldset__element";
+  const group = document.createElement("div");
+  group.className = "fr-radio-group";
+  const input = document.createElement("input");
+  input.type = "radio";
+  input.name = name;
+  input.value = commune.insee;
+  input.id = `${name}-${index}`;
+  const label = document.createElement("label");
+  label.className = "fr-label";
+  label.htmlFor = input.id;
+  label.textContent = commune.name;
+  if (hintText) {
+    const hint = document.createElement("span");
+    hint.className = "fr-hint-text";
+    hint.textContent = hintText;
+    label.append(hint);
+  }
+  group.append(input, label);
+  element.append(group);
+  return element;
+}
+
+function answeredBy(commune) {
+  return commune.force && FORCE_LABELS[commune.force] ? `Vous répondra : ${FORCE_LABELS[commune.force]}` : "";
+}
+
+// ---- the commune picker of a postal code that spans both forces ----------------------------------------------
+
 function buildCommunePicker(code, communes) {
   communesFor = code;
   communeList.textContent = "";
-  communes.forEach((commune, index) => {
-    const element = document.createElement("div");
-    element.className = "fr-fieldset__element";
-    const group = document.createElement("div");
-    group.className = "fr-radio-group";
-    const input = document.createElement("input");
-    input.type = "radio";
-    input.name = "insee";
-    input.value = commune.insee;
-    input.id = `commune-${index}`;
-    const label = document.createElement("label");
-    label.className = "fr-label";
-    label.htmlFor = input.id;
-    label.textContent = commune.name;
-    if (commune.force && FORCE_LABELS[commune.force]) {
-      const hint = document.createElement("span");
-      hint.className = "fr-hint-text";
-      hint.textContent = `Vous répondra : ${FORCE_LABELS[commune.force]}`;
-      label.append(hint);
-    }
-    group.append(input, label);
-    element.append(group);
-    communeList.append(element);
-  });
+  communes.forEach((commune, index) => communeList.append(radio("insee", index, commune, answeredBy(commune))));
   communeSet.hidden = false;
   const first = communeList.querySelector("input");
   if (first) first.focus();
@@ -99,13 +121,134 @@ function clearCommunePicker() {
   fieldError("champ-commune", "erreur-commune", "");
 }
 
+function postalDigits() {
+  // People paste "54 120" or type a space by habit: only the digits count.
+  return postal.value.replace(/\D/g, "").slice(0, 5);
+}
+
 postal.addEventListener("input", () => {
-  // Only digits: people paste "75 011" or type letters by mistake on a phone keyboard.
-  const digits = postal.value.replace(/\D/g, "").slice(0, 5);
-  if (digits !== postal.value) postal.value = digits;
+  const digits = postalDigits();
   if (communesFor && digits !== communesFor) clearCommunePicker();
   fieldError("champ-code", "erreur-code", "");
+  if (postal.value.trim()) clearSearch({ keepText: false });
 });
+
+// ---- the search by name ---------------------------------------------------------------------------------------
+
+let searchTimer = null;
+let searchToken = 0;
+
+function clearSearch({ keepText = true } = {}) {
+  clearTimeout(searchTimer);
+  searchToken += 1;
+  found.textContent = "";
+  byNameState.textContent = "";
+  if (!keepText) byName.value = "";
+}
+
+function chosenByName() {
+  return checked("commune-nom");
+}
+
+function showFound(query, communes) {
+  found.textContent = "";
+  if (!communes.length) {
+    byNameState.textContent = `Aucune commune trouvée pour « ${query} ». Vérifiez l'orthographe, indiquez le code postal, ou cochez « Je ne veux pas le dire / je ne sais pas ».`;
+    return;
+  }
+  byNameState.textContent = communes.length === 1 ? "1 commune trouvée : choisissez-la pour continuer."
+    : `${communes.length} communes trouvées : choisissez la vôtre.`;
+  const set = document.createElement("fieldset");
+  set.className = "fr-fieldset pnav-search__set";
+  const legend = document.createElement("legend");
+  legend.className = "fr-sr-only";
+  legend.textContent = "Communes trouvées";
+  set.append(legend);
+  communes.forEach((commune, index) => {
+    const where = [commune.department_name, `(${commune.department})`].filter(Boolean).join(" ");
+    set.append(radio("commune-nom", index, commune, [where, answeredBy(commune)].filter(Boolean).join(" — ")));
+  });
+  found.append(set);
+}
+
+async function search() {
+  const query = byName.value.trim();
+  const token = ++searchToken;
+  if (query.length < SEARCH_MIN_CHARS) {
+    found.textContent = "";
+    byNameState.textContent = "";
+    return;
+  }
+  let data = null;
+  try {
+    const response = await fetch(`/api/v1/communes?q=${encodeURIComponent(query)}`, {
+      headers: { accept: "application/json" },
+      credentials: "omit",
+      cache: "no-store",
+    });
+    data = response.ok ? await response.json() : null;
+  } catch {
+    data = null;
+  }
+  if (token !== searchToken) return; // a newer search is on its way
+  if (!data || !Array.isArray(data.communes)) {
+    byNameState.textContent = "La recherche n'a pas abouti. Vérifiez votre connexion, ou indiquez le code postal.";
+    return;
+  }
+  showFound(query, data.communes);
+}
+
+byName.addEventListener("input", () => {
+  clearTimeout(searchTimer);
+  if (byName.value.trim()) {
+    postal.value = "";
+    clearCommunePicker();
+    fieldError("champ-code", "erreur-code", "");
+  }
+  searchTimer = setTimeout(search, SEARCH_DELAY_MS);
+});
+
+// ---- sans localisation ----------------------------------------------------------------------------------------
+
+function drawUnlocated() {
+  for (const input of [postal, byName]) input.disabled = unlocated.checked;
+  if (unlocated.checked) {
+    fieldError("champ-code", "erreur-code", "");
+    clearCommunePicker();
+    for (const input of found.querySelectorAll("input")) input.disabled = true;
+  } else {
+    for (const input of found.querySelectorAll("input")) input.disabled = false;
+  }
+}
+
+unlocated.addEventListener("change", drawUnlocated);
+
+document.getElementById("probleme-nom").addEventListener("click", () => {
+  hideProblem();
+  postal.value = "";
+  fieldError("champ-code", "erreur-code", "");
+  byName.focus();
+});
+
+document.getElementById("probleme-sans-lieu").addEventListener("click", () => {
+  hideProblem();
+  unlocated.checked = true;
+  drawUnlocated();
+  form.requestSubmit();
+});
+
+// ---- validation and start -------------------------------------------------------------------------------------
+
+function placeOf() {
+  if (unlocated.checked) return { unlocated: true };
+  const insee = chosenByName();
+  if (insee) return { insee };
+  const code = postalDigits();
+  const body = { postal_code: code };
+  const picked = communesFor === code ? checked("insee") : null;
+  if (picked) body.insee = picked;
+  return body;
+}
 
 function validate() {
   let ok = true;
@@ -120,19 +263,30 @@ function validate() {
     firstBad = firstBad || form.querySelector('input[name="role"]');
     ok = false;
   } else fieldError("champ-profil", "erreur-profil", "");
-  const code = postal.value.trim();
-  if (!POSTAL_CODE.test(code)) {
-    const text = "Le code postal s'écrit avec 5 chiffres, par exemple 75011 ou 97400.";
-    fieldError("champ-code", "erreur-code", text);
-    // The national numbers too: a person who cannot give a postal code still gets somewhere to turn.
-    showProblem("Ce code postal n'est pas valide", text, { focus: false });
-    firstBad = firstBad || postal;
-    ok = false;
-  }
-  if (ok && communesFor === code && !checked("insee")) {
-    fieldError("champ-commune", "erreur-commune", "Choisissez votre commune dans la liste.");
-    firstBad = communeList.querySelector("input");
-    ok = false;
+  const place = placeOf();
+  if (!place.unlocated && !place.insee) {
+    const code = postalDigits();
+    if (!postal.value.trim() && found.querySelector("input")) {
+      fieldError("champ-code", "erreur-code", "");
+      byNameState.textContent = "Choisissez votre commune dans la liste.";
+      firstBad = firstBad || found.querySelector("input");
+      ok = false;
+    } else if (!postal.value.trim()) {
+      fieldError("champ-code", "erreur-code", NO_PLACE);
+      firstBad = firstBad || postal;
+      ok = false;
+    } else if (!POSTAL_CODE.test(code) || postal.value.replace(/[\s\d]/g, "")) {
+      const text = "Le code postal s'écrit avec 5 chiffres, par exemple 75011 ou 97400.";
+      fieldError("champ-code", "erreur-code", text);
+      // The national numbers and the other ways in too: a person who cannot give a code still gets somewhere.
+      showProblem("Ce code postal n'est pas valide", text, { focus: false, ways: true });
+      firstBad = firstBad || postal;
+      ok = false;
+    } else if (ok && communesFor === code && !checked("insee")) {
+      fieldError("champ-commune", "erreur-commune", "Choisissez votre commune dans la liste.");
+      firstBad = communeList.querySelector("input");
+      ok = false;
+    }
   }
   if (firstBad) firstBad.focus();
   return ok;
@@ -142,10 +296,7 @@ async function submit(event) {
   event.preventDefault();
   hideProblem();
   if (!validate()) return;
-  const code = postal.value.trim();
-  const body = { category: checked("category"), role: checked("role"), postal_code: code };
-  const insee = communesFor === code ? checked("insee") : null;
-  if (insee) body.insee = insee;
+  const body = { category: checked("category"), role: checked("role"), ...placeOf() };
   button.disabled = true;
   button.textContent = "Ouverture du tchat…";
   let response;
@@ -189,20 +340,21 @@ async function submit(event) {
   const message = error.message || "Une erreur est survenue. Réessayez dans un instant.";
   switch (error.code) {
     case "commune_required":
-      buildCommunePicker(code, error.communes || []);
+      buildCommunePicker(body.postal_code, error.communes || []);
       return;
     case "invalid_postal_code":
       fieldError("champ-code", "erreur-code", message);
       postal.focus();
-      showProblem("Ce code postal n'est pas valide", message);
+      showProblem("Ce code postal n'est pas valide", message, { ways: true });
       return;
     case "unknown_postal_code":
       fieldError("champ-code", "erreur-code", message);
-      showProblem("Ce code postal est inconnu", message);
+      showProblem("Ce code postal est inconnu", message, { ways: true });
       return;
     case "insee_not_in_postal_code":
+    case "unknown_commune":
       clearCommunePicker();
-      showProblem("La commune ne correspond pas", message);
+      showProblem("La commune ne correspond pas", message, { ways: true });
       return;
     default:
       showProblem("Le tchat n'a pas pu démarrer", message);
