@@ -32,7 +32,7 @@ async def test_both_forces_see_it_the_taker_sets_the_commune(browser: Browser, s
         await visit.goto("/commencer?tchat=sexual_violence")
         await page.check("#profil-victim", force=True)
         await page.check("#sans-lieu", force=True)
-        await expect(page.locator("#code-postal")).to_be_disabled()
+        await expect(page.locator("#lieu-code")).to_be_disabled()
         await page.click("#commencer-bouton")
         await page.wait_for_url("**/tchat")
         conversation_id = await visit.tchat_id()

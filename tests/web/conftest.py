@@ -185,7 +185,7 @@ async def start_by_form(visit: Visit, *, category: str = "domestic_violence", ro
     await visit.goto(f"/commencer?tchat={category}")
     await page.check(f"#tchat-{category}", force=True)
     await page.check(f"#profil-{role}", force=True)
-    await page.fill("#code-postal", postal_code)
+    await page.fill("#lieu-code", postal_code)
     await page.click("#commencer-bouton")
     await page.wait_for_url("**/tchat")
     await page.wait_for_selector("#connexion[data-state='open']")

@@ -61,7 +61,7 @@ async def test_start_page_errors_and_commune_picker_have_no_axe_violation(audite
     assert await violations(audited) == []
     await page.check("#tchat-domestic_violence", force=True)
     await page.check("#profil-victim", force=True)
-    await page.fill("#code-postal", "03200")
+    await page.fill("#lieu-code", "03200")
     await page.click("#commencer-bouton")
     await expect(page.locator("#champ-commune")).to_be_visible()
     assert await violations(audited) == []
@@ -142,7 +142,7 @@ async def test_keyboard_only_start_and_write(visit: Visit, server: LiveServer) -
     await page.keyboard.press("Space")
     await expect(page.locator("#profil-victim")).to_be_checked()
     await page.keyboard.press("Tab")
-    await expect(page.locator("#code-postal")).to_be_focused()
+    await expect(page.locator("#lieu-code")).to_be_focused()
     await page.keyboard.type("75011")
     await page.keyboard.press("Enter")
     await page.wait_for_url("**/tchat")

@@ -117,7 +117,7 @@ async def test_the_quick_exit_covers_no_title_or_error_on_a_page_that_scrolls(vi
     await visit.goto("/commencer")
     await page.check("#tchat-domestic_violence", force=True)
     await page.check("#profil-victim", force=True)
-    await page.fill("#code-postal", "99999")
+    await page.fill("#lieu-code", "99999")
     await page.click("#commencer-bouton")
     await expect(page.locator("#probleme")).to_be_focused()
     exit_bar = await box(page, "#quitter")

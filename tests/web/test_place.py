@@ -49,7 +49,7 @@ async def test_start_by_commune_name_or_spaced_postal_code_or_nothing(visit: Vis
     await expect(page.locator("#erreur-code")).to_contain_text("Indiquez un code postal")
     await expect(page.locator("#erreur-code")).not_to_contain_text("pas valide")
 
-    await page.fill("#commune-nom", "besancon")
+    await page.fill("#lieu-recherche", "besancon")
     choice = page.get_by_role("radio", name="Besançon")
     await expect(choice).to_be_visible()
     await expect(page.locator("#resultats-nom")).to_contain_text("Doubs (25)")
@@ -63,14 +63,14 @@ async def test_start_by_commune_name_or_spaced_postal_code_or_nothing(visit: Vis
 
     await visit.goto("/commencer?tchat=sexual_violence")
     await page.check("#profil-witness", force=True)
-    await page.fill("#code-postal", "54 120")
+    await page.fill("#lieu-code", "54 120")
     await page.click("#commencer-bouton")
     await page.wait_for_url("**/tchat")
     assert (await visit.session_storage())["pnav.tchat"]["force"] == "gendarmerie"
 
     await visit.goto("/commencer?tchat=discrimination_hate")
     await page.check("#profil-relative", force=True)
-    await page.fill("#code-postal", "00000")
+    await page.fill("#lieu-code", "00000")
     await page.click("#commencer-bouton")
     await expect(page.locator("#probleme-titre")).to_have_text("Ce code postal est inconnu")
     await page.click("#probleme-sans-lieu")

@@ -7,9 +7,9 @@ import { go } from "./visitor.js";
 
 const form = document.getElementById("commencer");
 const button = document.getElementById("commencer-bouton");
-const postal = document.getElementById("code-postal");
-const byName = document.getElementById("commune-nom");
-const byNameState = document.getElementById("commune-nom-etat");
+const postal = document.getElementById("lieu-code");
+const byName = document.getElementById("lieu-recherche");
+const byNameState = document.getElementById("lieu-recherche-etat");
 const found = document.getElementById("resultats-nom");
 const unlocated = document.getElementById("sans-lieu");
 const communeSet = document.getElementById("champ-commune");
@@ -147,7 +147,7 @@ function clearSearch({ keepText = true } = {}) {
 }
 
 function chosenByName() {
-  return checked("commune-nom");
+  return checked("lieu-recherche");
 }
 
 function showFound(query, communes) {
@@ -166,7 +166,7 @@ function showFound(query, communes) {
   set.append(legend);
   communes.forEach((commune, index) => {
     const where = [commune.department_name, `(${commune.department})`].filter(Boolean).join(" ");
-    set.append(radio("commune-nom", index, commune, [where, answeredBy(commune)].filter(Boolean).join(" — ")));
+    set.append(radio("lieu-recherche", index, commune, [where, answeredBy(commune)].filter(Boolean).join(" — ")));
   });
   found.append(set);
 }
