@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from playwright.async_api import Browser, expect
 
-from chat import store
+from chat import conversations, store
 from escalation import signalements
 from tests.client import start_tchat
 from tests.servers import LiveServer
@@ -157,3 +158,59 @@ async def test_keyboard_only_start_and_write(visit: Visit, server: LiveServer) -
     assert await page.evaluate("document.activeElement.id") == "quitter-bouton"
     await page.keyboard.press("Enter")
     await page.wait_for_url("https://meteofrance.com/")
+
+
+async def test_the_states_issue_16_added_have_no_axe_violation(audited: Visit, server: LiveServer) -> None:
+    """Commune search results and the other ways in after an unknown code; the composer's counter and the
+    « Nouveau message » marker; the answered consent card with the code; the end of a tchat; the end page with the
+    numbers of a flag and a code: zero violations."""
+    page = audited.page
+    await audited.goto("/commencer")
+    await page.fill("#lieu-recherche", "saint denis")
+    await expect(page.locator("#resultats-nom input").first).to_be_visible()
+    assert await violations(audited) == []
+    await page.fill("#lieu-code", "00000")
+    await page.check("#tchat-sexual_violence", force=True)
+    await page.check("#profil-victim", force=True)
+    await page.click("#commencer-bouton")
+    await expect(page.locator("#probleme-lieu")).to_be_visible()
+    assert await violations(audited) == []
+
+    conversation_id = await start_by_form(audited)
+    assert await take(server, conversation_id)
+    for i in range(12):
+        await operator_says(server, conversation_id, f"Message {i} : une phrase pour remplir l'écran du téléphone.")
+    await expect(page.locator(".pnav-message--operator")).to_have_count(12)
+    await page.locator("#fil").evaluate("el => el.scrollTo(0, 0)")
+    await operator_says(server, conversation_id, "Êtes-vous toujours là ?")
+    await expect(page.locator("#nouveau")).to_be_visible()
+    await page.fill("#message", "x" * 4100)
+    await expect(page.locator("#message-compteur")).to_contain_text("2 messages")
+    assert await violations(audited) == []
+    await page.fill("#message", "")
+
+    async def propose(state: Any) -> None:
+        conversation = await store.get(state.sessions, conversation_id)
+        assert conversation is not None
+        await signalements.propose(state, conversation, account_id=OPERATOR_ID, actor="operator",
+                                   summary="Des coups hier soir.")
+
+    await server.call(propose)
+    form = page.locator("#consentement")
+    await form.get_by_label("Nom ou pseudonyme").fill("Camille")
+    await form.get_by_role("textbox", name=re.compile("^Téléphone")).fill("06 12 34 56 78")
+    await form.get_by_label("J'ai lu ce qui sera transmis").check(force=True)
+    await form.get_by_role("button", name="Transmettre le signalement").click()
+    await expect(form.locator(".pnav-code")).to_be_visible()
+    assert await violations(audited) == []
+    await audited.screenshot("12-tchat-code-de-suivi", full_page=False)
+
+    await server.call(lambda state: conversations.set_flags(state, conversation_id, emergency=True, minor=True))
+    await server.call(lambda state: conversations.finish(state, conversation_id, status="closed", outcome="other"))
+    await expect(page.locator("#termine")).to_be_visible()
+    assert await violations(audited) == []
+    await page.locator("#termine-lien").click()
+    await page.wait_for_url("**/fin?tchat=domestic_violence")
+    await expect(page.locator(".pnav-numbers__item:visible")).to_have_count(7)
+    await expect(page.locator("#code-suivi")).to_be_visible()
+    assert await violations(audited) == []
