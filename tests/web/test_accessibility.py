@@ -203,7 +203,7 @@ async def test_the_states_issue_16_added_have_no_axe_violation(audited: Visit, s
     await form.get_by_role("button", name="Transmettre le signalement").click()
     await expect(form.locator(".pnav-code")).to_be_visible()
     assert await violations(audited) == []
-    await audited.screenshot("12-tchat-code-de-suivi", full_page=False)
+    await audited.screenshot("15-tchat-code-de-suivi", full_page=False)
 
     await server.call(lambda state: conversations.set_flags(state, conversation_id, emergency=True, minor=True))
     await server.call(lambda state: conversations.finish(state, conversation_id, status="closed", outcome="other"))

@@ -128,6 +128,7 @@ export function showAnswer(section, { accepted, service = "", code = null }) {
     section.dataset.answer = accepted ? "accepted" : "refused";
     section.querySelector("form")?.remove();
     const box = el("div", "pnav-consent__done");
+    box.tabIndex = -1; // the answer takes the focus: a person sees the result (and the code) where it appears
     if (accepted) {
       box.append(el("p", "pnav-card__text pnav-consent__result", T.signalementSent));
       if (service) box.append(el("p", "pnav-card__text", T.sentTo(service)));
@@ -235,7 +236,7 @@ export function renderConsent(frame, token, { announce, answered }) {
     accept.disabled = false;
     if (status === 201 && data && data.followup_code) {
       answered({ accepted: true, service: (data.service && data.service.name) || "", code: data.followup_code });
-      title.focus();
+      section.querySelector(".pnav-consent__done").focus();
       announce(T.codeAnnounce(data.followup_code));
       return;
     }
@@ -250,7 +251,7 @@ export function renderConsent(frame, token, { announce, answered }) {
     refuse.disabled = false;
     if (status >= 200 && status < 300) {
       answered({ accepted: false });
-      title.focus();
+      section.querySelector(".pnav-consent__done").focus();
       announce(T.refusedAnnounce);
       return;
     }
