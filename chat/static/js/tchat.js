@@ -113,6 +113,10 @@ function drawMarker() {
 // Show a new item: follow it when the person was at the bottom (or wrote it), otherwise say it is there. History
 // (what a reload replays) only keeps a following person at the bottom.
 function arrived(node, { force: forced = false, live = true } = {}) {
+  // The person may have scrolled away an instant ago (its scroll event comes with the next frame): when the end is
+  // further than this new item explains, they are no longer following.
+  const distance = pane.scrollHeight - pane.scrollTop - pane.clientHeight;
+  if (following && distance > node.offsetHeight + FOLLOW_SLACK_PX) following = false;
   if (following || forced) {
     if (live && node.offsetHeight > pane.clientHeight) {
       node.scrollIntoView({ block: "start" }); // a card taller than the screen: its beginning, not its end
@@ -144,14 +148,13 @@ marker.addEventListener("click", () => {
   following = atBottom();
 });
 
-// Content that grows (a card's links wrapping, the typing line, the composer's counter) keeps a following
-// person at the bottom.
-new ResizeObserver(() => {
+// Content that grows or appears (a card's links wrapping, the typing line, the banner, the composer's counter)
+// keeps a following person at the bottom.
+const keepFollowing = new ResizeObserver(() => {
   if (following) toBottom();
-}).observe(list);
-new ResizeObserver(() => {
-  if (following) toBottom();
-}).observe(pane);
+});
+keepFollowing.observe(pane);
+for (const child of pane.children) keepFollowing.observe(child);
 
 // ---- messages ------------------------------------------------------------------------------------------------
 
