@@ -8,7 +8,8 @@ it to an offline public key. Listeners run in order; a failing listener is logge
 from operators), type → handler(state, conversation id, fields) returning the frames to send back to that socket.
 ``visitor_welcomed``: called after a visitor's welcome and replay (a new tab, a reload, a reconnect) and returning
 frames still waiting for that visitor's answer. ``visitor_events``: types of conversation events of other packages
-that the visitor's socket forwards as they are.
+that the visitor's socket forwards as they are. ``transcript_events``: those of them stored in the transcript
+(``chat.store.append_event``): the visitor's socket sends them in seq order, and replays them, like messages.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ visitor_frames: dict[str, VisitorFrame] = {}
 VisitorWelcomed = Callable[[ChatState, str], Awaitable[list[dict[str, Any]]]]
 visitor_welcomed: list[VisitorWelcomed] = []
 visitor_events: set[str] = set()
+transcript_events: set[str] = set()
 
 
 def peer_address(conn: HTTPConnection) -> str | None:

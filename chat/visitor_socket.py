@@ -317,7 +317,7 @@ class VisitorSocket:
     async def _on_event(self, raw: str, sub: Subscription) -> None:
         frame = orjson.loads(raw)  # our own events: the fast parser
         kind = frame.get("type")
-        if kind in TRANSCRIPT and "seq" in frame:  # messages, cards and stored events: in seq order, once
+        if "seq" in frame and (kind in TRANSCRIPT or kind in hooks.transcript_events):  # in seq order, once
             seq = int(frame["seq"])
             if seq <= self.last_seq:
                 return

@@ -150,7 +150,7 @@ class Console:
         for frame in await conversations.transcript(self.state, conversation_id, after):
             # Stored events (joined, left, consent…) are replayed to the visitor's page; the console still draws
             # only the live ones, as before they were stored (its handlers announce them as news).
-            if frame["type"] not in store.EVENT_KINDS:
+            if frame["type"] in ("message", "card"):
                 await self.send({**frame, "conversation": conversation_id})
 
     def events_ready(self) -> None:

@@ -84,12 +84,14 @@ async def handle_invite(console: Console, fields: dict[str, Any]) -> None:
         invitation = Invitation(id=secrets.token_hex(16), conversation_id=conversation.id,
                                 invited_by=console.account.id, status="offered", created_at=utcnow())
         session.add(invitation)
+        # In the transcript: the visitor's page shows the question (and, later, its answer) again after a reload.
+        offer = offer_frame(invitation, office_hours.title(console.state.settings))
+        stored = await store.append_event(session, conversation.id, offer)
     for stale_id in shown:
         await console.state.broker.publish(PSYCHOLOGISTS_CHANNEL, protocol.dumps(
             {"type": "invitation_closed", "invitation": stale_id, "conversation": conversation.id}))
     # To everyone in the tchat: the visitor answers it, the consoles show that the question is out.
-    await conversations.publish(console.state, conversation.id,
-                                offer_frame(invitation, office_hours.title(console.state.settings)))
+    await conversations.publish(console.state, conversation.id, stored.frame() if stored is not None else offer)
 
 
 async def offered(state: ChatState, conversation_id: str) -> list[dict[str, Any]]:
@@ -121,9 +123,12 @@ async def visitor_answer(state: ChatState, conversation_id: str, fields: dict[st
             .values(status="pending" if accept else "declined", answered_at=None if accept else utcnow())
             .returning(Invitation.invited_by, Invitation.created_at)
         )).first()
+        answer: dict[str, Any] = {"type": "psychologist_answer", "invitation": invitation_id, "accepted": accept}
+        stored = await store.append_event(session, conversation_id, answer) if won is not None else None
     if won is None:
         return [{"type": "error", "code": "offer_gone", "message": OFFER_GONE}]
-    answer: dict[str, Any] = {"type": "psychologist_answer", "invitation": invitation_id, "accepted": accept}
+    if stored is not None:
+        answer = stored.frame()
     if not accept:
         await conversations.publish(state, conversation_id, answer)
         return []

@@ -33,6 +33,7 @@ background_tasks = [console_heartbeats]
 # The visitor is asked before a psychologist joins: their socket carries the question and their answer.
 hooks.visitor_frames["psychologist_answer"] = invitations.visitor_answer
 hooks.visitor_events.update({"psychologist_offer", "psychologist_answer"})
+hooks.transcript_events.update({"psychologist_offer", "psychologist_answer"})  # a reload shows them again
 if invitations.offered not in hooks.visitor_welcomed:
     hooks.visitor_welcomed.append(invitations.offered)
 

@@ -4,13 +4,17 @@ it — system events, the consent card and its answer, the follow-up code, "Lu" 
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any
 
 import pytest
 from playwright.async_api import Page, expect
 
 from chat import conversations, store
+from chat.db import utcnow
 from escalation import codes, signalements
+from operators import invitations
+from operators.models import Invitation
 from operators.suggest import helplines_card
 from tests.servers import LiveServer
 from tests.web.conftest import OPERATOR_ID, Visit, operator_card, operator_says, start_by_form, take
@@ -56,6 +60,21 @@ async def staff_read(server: LiveServer, conversation_id: str, seq: int) -> None
                                                           {"type": "read", "who": "operator", "seq": seq}))
 
 
+async def offer_psychologist(server: LiveServer, conversation_id: str) -> None:
+    """What the operator's « Inviter une psychologue » does (at any hour): the question, stored with its seq."""
+    async def run(state: Any) -> None:
+        async with state.sessions.begin() as session:
+            invitation = Invitation(id=secrets.token_hex(16), conversation_id=conversation_id, invited_by=OPERATOR_ID,
+                                    status="offered", created_at=utcnow())
+            session.add(invitation)
+            stored = await store.append_event(session, conversation_id,
+                                              invitations.offer_frame(invitation, "Une psychologue"))
+        assert stored is not None
+        await conversations.publish(state, conversation_id, stored.frame())
+
+    await server.call(run)
+
+
 async def helplines(server: LiveServer, conversation_id: str) -> None:
     conversation = await server.call(lambda state: store.get(state.sessions, conversation_id))
     assert conversation is not None
@@ -63,8 +82,9 @@ async def helplines(server: LiveServer, conversation_id: str) -> None:
 
 
 async def test_the_page_after_a_reload_is_the_page_before_it(visit: Visit, server: LiveServer) -> None:
-    """Joined line, messages with "Lu", a card, the consent card with its answer and the code, and after the close
-    the end of the tchat: the same after a reload as before it; the code is copied grouped, /suivi takes it bare."""
+    """Joined line, messages with "Lu", a card, the psychologist question and its answer, the consent card with its
+    answer and the code, and after the close the end of the tchat: the same after a reload as before it; the code is
+    copied grouped, /suivi takes it bare."""
     page = visit.page
     await visit.context.grant_permissions(["clipboard-read", "clipboard-write"])
     conversation_id = await start_by_form(visit)
@@ -78,6 +98,9 @@ async def test_the_page_after_a_reload_is_the_page_before_it(visit: Visit, serve
     await expect(page.locator(".pnav-message--own .pnav-message__status")).to_have_text("Lu")
     await helplines(server, conversation_id)
     await expect(page.locator("article.pnav-card--helplines")).to_be_visible()
+    await offer_psychologist(server, conversation_id)
+    await page.get_by_role("button", name="Non merci").click()
+    await expect(page.locator(".pnav-card--psychologist")).to_contain_text("continue sans psychologue")
 
     await propose(server, conversation_id, "Violences du conjoint hier soir.")
     form = page.locator("#consentement")
@@ -93,8 +116,8 @@ async def test_the_page_after_a_reload_is_the_page_before_it(visit: Visit, serve
     before = await snapshot(page)
     kinds = [cls.split()[-1] for cls, _ in before["items"]]
     assert kinds == ["pnav-message--own", "pnav-notice--joined", "pnav-message--operator", "pnav-message--card",
-                     "pnav-message--card", "pnav-message--card"], kinds
-    assert "Lu" in before["items"][0][1] and code in before["items"][4][1]
+                     "pnav-message--card", "pnav-message--card", "pnav-message--card"], kinds
+    assert "Lu" in before["items"][0][1] and code in before["items"][5][1]
     assert await reloaded(page, before) == before
     await expect(form.locator(".pnav-code")).to_have_text(code)  # still there, only in this tab
     assert not any(code in str(value) for value in (await visit.session_storage()).get("pnav.tchat", {}).values())

@@ -3,8 +3,9 @@
 //
 // Guarantees the page relies on:
 // - every frame of the transcript (message, card, and the stored events: joined, left, transferred,
-//   consent_request, consent_result) is delivered once, in seq order (a seq already seen is dropped), whether it
-//   arrives live or replayed after a reload;
+//   consent_request, consent_result, and those of other packages such as psychologist_offer) is delivered once, in
+//   seq order (a seq already seen is dropped), whether it arrives live or replayed after a reload. A frame belongs
+//   to the transcript when it carries a seq (a read receipt's seq is a position, not its own);
 // - a message typed while offline waits in the outbox (sessionStorage, survives a reload) with a client_id
 //   chosen once, and is resent on every reconnection until acknowledged: the server stores it once;
 // - the outbox goes out in order, one message at a time: the next is sent once the previous is acknowledged, so a
@@ -29,9 +30,6 @@ const RETRY_SEND_MS = 3000;
 const PING_EVERY_MS = 25000;
 const PONG_TIMEOUT_MS = 10000;
 export const CLOSE_BAD_TOKEN = 4401;
-// Frames that take a seq in the transcript besides messages and cards (chat/store.py EVENT_KINDS); without a seq
-// (a tchat that had already ended) they are passed on as they come.
-const EVENT_TYPES = new Set(["joined", "left", "transferred", "consent_request", "consent_result"]);
 
 export function normalise(text) {
   return text.replace(/\r\n?/g, "\n").normalize("NFC").trim();
@@ -225,14 +223,6 @@ export class TchatClient extends EventTarget {
       case "card":
         this.onSeqFrame(frame);
         break;
-      case "joined":
-      case "left":
-      case "transferred":
-      case "consent_request":
-      case "consent_result":
-        if (frame.seq !== undefined) this.onSeqFrame(frame);
-        else this.emitEvent(frame);
-        break;
       case "ack":
         this.onAck(frame);
         break;
@@ -246,8 +236,10 @@ export class TchatClient extends EventTarget {
         this.onError(frame);
         break;
       default:
-        // queue, typing, read, flags…
-        this.emitEvent(frame);
+        // Stored events (joined, left, consent…) carry a seq: in order, once. Without one (a tchat that had already
+        // ended), and for queue, typing, read, flags…: passed on as they come.
+        if (frame.seq !== undefined && frame.type !== "read") this.onSeqFrame(frame);
+        else this.emitEvent(frame);
     }
   }
 
@@ -262,7 +254,7 @@ export class TchatClient extends EventTarget {
     this.seen.add(seq);
     if (seq > this.lastSeq) this.lastSeq = seq;
     this.raiseFloor(seq);
-    if (EVENT_TYPES.has(frame.type)) {
+    if (frame.type !== "message" && frame.type !== "card") {
       this.emitEvent(frame);
       return;
     }
