@@ -274,7 +274,7 @@ async def test_browser_chats_through_the_proxy(topology: Topology) -> None:
         try:
             await page.goto(f"{topology.origin}/commencer?tchat=domestic_violence")
             await page.check("#profil-victim", force=True)
-            await page.fill("#code-postal", "75011")
+            await page.fill("#lieu-code", "75011")
             await page.click("#commencer-bouton")
             await page.wait_for_url("**/tchat")
             await expect(page.locator("#connexion")).to_have_attribute("data-state", "open")

@@ -153,6 +153,8 @@ async def test_visitor_is_asked_before_a_psychologist_joins(staff_live: LiveServ
     await visitor.close()
     visitor = Visitor(staff_live, visitor.token)
     await visitor.connect()
+    # After the reconnect the transcript replays the first question and its « no », then the one still waiting.
+    assert (await visitor.expect("psychologist_answer"))["accepted"] is False
     assert (await visitor.expect("psychologist_offer"))["invitation"] == again["invitation"]
     await visitor.send({"type": "psychologist_answer", "invitation": again["invitation"], "accept": "oui"})
     assert (await visitor.expect("error"))["code"] == "invalid_field"

@@ -70,6 +70,9 @@ async def test_without_javascript_the_numbers_and_an_explanation_show(browser: B
             await expect(notice).to_contain_text("Le tchat a besoin de JavaScript")
             for number in ("17", "112", "114", "116 006"):
                 await expect(notice).to_contain_text(number)
+            last = notice.locator("li").last  # the tchat's screen layout must not cut the list off
+            await last.scroll_into_view_if_needed()
+            await expect(last).to_be_in_viewport()
         await visit.screenshot("11-sans-javascript")
         assert visit.foreign_requests() == []
     finally:
