@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chat.db import Base, UTCDateTime, utcnow
@@ -91,3 +91,27 @@ class Participant(Base):
     role: Mapped[str] = mapped_column(String(16))  # operator | psychologist
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Feedback(Base):
+    """A visitor's anonymous answer after a tchat: no link to the tchat, only what statistics group by (force,
+    category, the day in Paris time). The free text is purged with the tchats of that day."""
+
+    __tablename__ = "feedback"
+
+    # Random, not a counter: the order of the rows says nothing about the order the tchats ended in.
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    force: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(32))
+    day: Mapped[date] = mapped_column(Date, index=True)
+    score: Mapped[int] = mapped_column(Integer)  # 1 (pas du tout) … 5 (tout à fait)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class FeedbackReceipt(Base):
+    """That a tchat's feedback was given (once per tchat), and nothing else: it does not say which feedback."""
+
+    __tablename__ = "feedback_receipts"
+
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"),
+                                                 primary_key=True)

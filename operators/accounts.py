@@ -11,11 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat.db import utcnow
 from escalation import audit
-from operators import passwords, totp
-from operators.models import FORCES, ROLES, Account, AccountSession
+from operators import links, passwords, totp
+from operators.models import FORCES, MAX_CAPACITY, ROLES, Account, AccountSession
 
 _USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 ROLES_WITH_FORCE = ("operator", "supervisor")
+# Never a valid argon2 hash: an account invited on the web cannot sign in before its first-sign-in link is used.
+NO_PASSWORD = "!invited"  # noqa: S105 - a marker that no password can match, not a secret
+MAX_DISPLAY_NAME = 128
 
 
 class AccountError(Exception):
@@ -67,6 +70,7 @@ async def create(
     force: str | None = None,
     service_id: str | None = None,
     display_name: str = "",
+    actor: str = "cli",
 ) -> Created:
     username = normalise_username(username)
     check_fields(username, role, force, service_id)
@@ -88,9 +92,86 @@ async def create(
             raise AccountError(f"l'identifiant {username!r} existe déjà")
         session.add(account)
         await session.flush()
-        await audit.record(session, actor="cli", action="account.created", target=username,
+        await audit.record(session, actor=actor, action="account.created", target=username,
                            details={"role": role, "force": force, "service": service_id})
     return Created(account, totp.provisioning_uri(secret, username))
+
+
+def _service_force(role: str, force: str | None, service_id: str | None) -> str | None:
+    if role == "local_service" and force is None and service_id is not None:
+        from routing import local_service_by_id
+
+        service = local_service_by_id(service_id)
+        return service.force if service is not None else None
+    return force
+
+
+async def invite(sessions: async_sessionmaker[AsyncSession], username: str, *, role: str, force: str | None,
+                 service_id: str | None, display_name: str, actor: str) -> tuple[Account, str]:
+    """Create an account on the web: no password and no TOTP yet, only a first-sign-in link (its token) that the
+    person uses to choose a password and enrol their TOTP app. Whoever created it never sees either."""
+    username = normalise_username(username)
+    check_fields(username, role, force, service_id)
+    display_name = display_name.strip()[:MAX_DISPLAY_NAME]
+    account = Account(
+        id=new_account_id(), username=username, role=role, force=_service_force(role, force, service_id),
+        service_id=service_id, display_name=display_name or username, password_hash=NO_PASSWORD, totp_secret="",
+        totp_last_step=0, disabled=False, failed_logins=0, created_at=utcnow(),
+    )
+    async with sessions.begin() as session:
+        if await session.scalar(select(Account.id).where(Account.username == username)) is not None:
+            raise AccountError(f"l'identifiant {username!r} existe déjà")
+        session.add(account)
+        await session.flush()
+        token = await links.issue(session, account.id, "activate", by=actor)
+        await audit.record(session, actor=actor, action="account.created", target=username,
+                           details={"role": role, "force": account.force, "service": service_id, "via": "web"})
+    return account, token
+
+
+async def issue_link(sessions: async_sessionmaker[AsyncSession], username: str, purpose: str, *, actor: str) -> str:
+    """A one-time link for ``username`` (new password, new TOTP app, or a first sign-in not completed yet)."""
+    async with sessions.begin() as session:
+        account = await _require(session, username)
+        if purpose != "activate" and not account.totp_secret:
+            purpose = "activate"  # never signed in: the only useful link is the first-sign-in one
+        token = await links.issue(session, account.id, purpose, by=actor)
+        await audit.record(session, actor=actor, action="account.link_issued", target=account.username,
+                           details={"purpose": purpose})
+    return token
+
+
+async def update_profile(sessions: async_sessionmaker[AsyncSession], username: str, *, actor: str,
+                         display_name: str | None = None, role: str | None = None, force: str | None = None,
+                         capacity: int | None = None) -> Account:
+    """Change what an admin or supervisor may change; each change is audited. Rights are checked by the caller."""
+    async with sessions.begin() as session:
+        account = await _require(session, username)
+        changes: dict[str, object] = {}
+        if display_name is not None and display_name.strip() and display_name.strip() != account.display_name:
+            account.display_name = display_name.strip()[:MAX_DISPLAY_NAME]
+            changes["display_name"] = account.display_name
+        if role is not None and (role != account.role or force != account.force):
+            service_id = account.service_id if role == "local_service" else None
+            check_fields(account.username, role, force if role in ROLES_WITH_FORCE else None, service_id)
+            account.role, account.service_id = role, service_id
+            account.force = force if role in ROLES_WITH_FORCE else _service_force(role, None, service_id)
+            changes.update(role=role, force=account.force)
+            # A new role is a new set of rights: every open console and page signs in again.
+            await revoke_sessions(session, account.id)
+        if capacity is not None and capacity != account.capacity:
+            if not 1 <= capacity <= MAX_CAPACITY:
+                raise AccountError(f"la capacité doit être comprise entre 1 et {MAX_CAPACITY} tchats")
+            account.capacity = capacity
+            changes["capacity"] = capacity
+        for key, value in changes.items():
+            action = {"role": "account.role_changed", "force": "account.role_changed",
+                      "capacity": "account.capacity_changed"}.get(key, "account.profile_changed")
+            if key == "force" and "role" in changes:
+                continue
+            await audit.record(session, actor=actor, action=action, target=account.username,
+                               details={key: value, **({"force": changes["force"]} if key == "role" else {})})
+        return account
 
 
 async def by_username(sessions: async_sessionmaker[AsyncSession], username: str) -> Account | None:
@@ -118,14 +199,15 @@ async def revoke_sessions(session: AsyncSession, account_id: str) -> None:
     )
 
 
-async def set_disabled(sessions: async_sessionmaker[AsyncSession], username: str, disabled: bool = True) -> None:
+async def set_disabled(sessions: async_sessionmaker[AsyncSession], username: str, disabled: bool = True, *,
+                       actor: str = "cli") -> None:
     """Disable (or re-enable) an account; disabling revokes every open session at once."""
     async with sessions.begin() as session:
         account = await _require(session, username)
         account.disabled = disabled
         if disabled:
             await revoke_sessions(session, account.id)
-        await audit.record(session, actor="cli", action="account.disabled" if disabled else "account.enabled",
+        await audit.record(session, actor=actor, action="account.disabled" if disabled else "account.enabled",
                            target=account.username)
 
 

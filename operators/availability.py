@@ -29,7 +29,7 @@ AVAILABILITY_CHANNEL = "psychologists:availability"
 
 async def psychologists(state: ChatState) -> dict[str, Any]:
     """Office hours now and the number of psychologists with a console open."""
-    schedule = office_hours.configured(state.settings)
+    schedule = await office_hours.schedule(state)
     return {**office_hours.status_json(schedule), "present": len(await presence.online(state.sessions,
                                                                                          "psychologist"))}
 

@@ -165,16 +165,19 @@ def demo_services() -> list[DemoService]:
     return found
 
 
-def _hours_line(env: dict[str, str] | None) -> str:
+def _hours_line(env: dict[str, str] | None, stored: str | None) -> str:
     from datetime import UTC, datetime
 
     from operators import office_hours
 
     settings = Settings.from_env(env)
-    spec = settings.extra.get("PNAV_PSYCHOLOGIST_HOURS", office_hours.DEFAULT_HOURS)
+    spec = stored if stored is not None else office_hours.default_spec(settings)
     now = datetime.now(UTC)
-    if office_hours.is_open(office_hours.configured(settings), now):
+    if office_hours.is_open(office_hours.parse(spec), now):
         return f"Permanence des psychologues ({spec}) : ouverte en ce moment."
+    if stored is not None:  # set on the web: the environment variable no longer decides
+        return (f"Permanence des psychologues ({spec}) : fermée en ce moment. Un compte admin peut l'ouvrir sur "
+                "/admin/horaires.")
     return (f"Permanence des psychologues ({spec}) : fermée en ce moment. Pour montrer l'invitation d'une "
             f"psychologue maintenant, lancez le serveur ainsi : {OPEN_HOURS_FOR_DEMO}")
 
@@ -212,7 +215,9 @@ def main_demo(argv: list[str], *, stdout: TextIO | None = None, env: dict[str, s
             print(f"Démonstration : un tchat commencé avec le code postal {territory.postal_code} va à la "
                   f"{'police' if territory.service.force == 'police' else 'gendarmerie'} nationale ; un signalement "
                   f"accepté arrive chez {territory.username}.", file=stdout)
-        print(_hours_line(env), file=stdout)
+        from operators import office_hours
+
+        print(_hours_line(env, await office_hours.stored_spec(sessions)), file=stdout)
         return 0
 
     return _guarded("pnav demo", work, env)

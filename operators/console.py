@@ -311,7 +311,7 @@ async def _welcome(console: Console) -> None:
 
     state, account = console.state, console.account
     await lookups_of(state).heartbeat.submit(console.signed.session_id)
-    schedule = office_hours.configured(state.settings)
+    schedule = await office_hours.schedule(state)
     # Operators see before any click whether a psychologist can join (hours and how many are online).
     psychologists = (await availability.psychologists(state) if account.role == "operator"
                      else office_hours.status_json(schedule))

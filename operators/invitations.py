@@ -66,7 +66,7 @@ async def handle_invite(console: Console, fields: dict[str, Any]) -> None:
     if conversation.status != "active":
         await console.error("conversation_closed", conversation.id)
         return
-    schedule = office_hours.configured(console.state.settings)
+    schedule = await office_hours.schedule(console.state)
     now = datetime.now(UTC)
     if not office_hours.is_open(schedule, now):
         await console.error("psychologist_unavailable", conversation.id,

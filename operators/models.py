@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chat.db import Base, UTCDateTime, utcnow
 
 ROLES = ("operator", "psychologist", "supervisor", "local_service", "admin")
 FORCES = ("police", "gendarmerie")
+# An operator answers about 4 tchats at once (issue 21); some manage more than 10, so up to MAX_CAPACITY is allowed.
+DEFAULT_CAPACITY = 4
+MAX_CAPACITY = 20
 OUTCOMES = (
     "complaint_oriented", "association_oriented", "information_given", "witness_informed", "visitor_left", "other",
 )
@@ -34,6 +37,8 @@ class Account(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # How many tchats an operator answers at once (set by a supervisor of the force or an admin): about 4 is usual.
+    capacity: Mapped[int] = mapped_column(Integer, default=DEFAULT_CAPACITY, server_default=str(DEFAULT_CAPACITY))
 
 
 class AccountSession(Base):
@@ -105,3 +110,66 @@ class ClosingNote(Base):
     account_id: Mapped[str] = mapped_column(String(32))
     note: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AccountLink(Base):
+    """A one-time link given to a person by an admin or supervisor: first sign-in (choose a password, then enrol the
+    TOTP app), a new password, or a new TOTP app. Only the SHA-256 of the link's token is stored; it expires and
+    works once."""
+
+    __tablename__ = "account_links"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # activate | password | totp
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The TOTP secret being enrolled: shown once to the person who holds the link, kept until they confirm a code.
+    pending_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class PsychologistHours(Base):
+    """The psychologists' office hours as admins set them on the web (one row); PNAV_PSYCHOLOGIST_HOURS until then."""
+
+    __tablename__ = "psychologist_hours"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    spec: Mapped[str] = mapped_column(String(500))
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ServiceOverride(Base):
+    """An admin's correction of a local service of the shipped directory (name, phone, address), without a deploy."""
+
+    __tablename__ = "local_service_overrides"
+
+    service_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    address: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Whisper(Base):
+    """A message only staff in the tchat see (supervisor, operator, psychologist): never the visitor. Kept apart
+    from ``messages`` so that nothing that reads a visitor's transcript can ever meet one; placed after the message
+    ``after_seq`` in the staff's transcript."""
+
+    __tablename__ = "whispers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    after_seq: Mapped[int] = mapped_column(Integer)
+    author_role: Mapped[str] = mapped_column(String(16))
+    author_id: Mapped[str] = mapped_column(String(32))
+    author_name: Mapped[str] = mapped_column(String(128))
+    body: Mapped[str] = mapped_column(Text)
+    client_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("conversation_id", "client_id", name="uq_whispers_conversation_client"),)

@@ -1,4 +1,5 @@
-"""Psychologists' office hours, per weekday in Europe/Paris, from ``PNAV_PSYCHOLOGIST_HOURS``.
+"""Psychologists' office hours, per weekday in Europe/Paris: set by admins at /admin/horaires (stored in the
+database), and until then ``PNAV_PSYCHOLOGIST_HOURS``.
 
 The value lists day ranges and hours separated by ``;``, e.g. ``mon-fri 09:00-18:00; sat 10:00-13:00``;
 ``24:00`` means midnight at the end of the day. Parsing and the "open now? next opening?" questions are pure
@@ -8,12 +9,18 @@ functions of a datetime, so tests need no clock.
 from __future__ import annotations
 
 import re
+import time as clock
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chat.db import utcnow
 from chat.settings import Settings
+from chat.state import ChatState
 
 PARIS = ZoneInfo("Europe/Paris")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -52,12 +59,97 @@ def parse(spec: str) -> tuple[Slot, ...]:
 
 
 def configured(settings: Settings) -> tuple[Slot, ...]:
-    return parse(settings.extra.get("PNAV_PSYCHOLOGIST_HOURS", DEFAULT_HOURS))
+    """The hours of the environment (the default until an admin sets them on the web)."""
+    return parse(default_spec(settings))
+
+
+def default_spec(settings: Settings) -> str:
+    return settings.extra.get("PNAV_PSYCHOLOGIST_HOURS", DEFAULT_HOURS)
+
+
+# Each process reads the stored hours at most every 10 s: a change on /admin/horaires reaches every process within
+# 10 s, and a burst of console welcomes or invitations does not cost a query each.
+CACHE_SECONDS = 10.0
+_CACHE = "operators.office_hours"
+
+
+@dataclass
+class _Cached:
+    spec: str
+    stored: bool
+    read_at: float
+
+
+async def stored_spec(sessions: async_sessionmaker[AsyncSession]) -> str | None:
+    from operators.models import PsychologistHours
+
+    async with sessions() as session:
+        return await session.scalar(select(PsychologistHours.spec).where(PsychologistHours.id == 1))
+
+
+async def current(state: ChatState) -> tuple[str, bool]:
+    """The hours in force (``spec``) and whether they were set on the web (else they come from the environment)."""
+    cached: _Cached | None = state.extensions.get(_CACHE)
+    now = clock.monotonic()
+    if cached is None or now - cached.read_at > CACHE_SECONDS:
+        stored = await stored_spec(state.sessions)
+        cached = _Cached(stored if stored is not None else default_spec(state.settings), stored is not None, now)
+        state.extensions[_CACHE] = cached
+    return cached.spec, cached.stored
+
+
+async def schedule(state: ChatState) -> tuple[Slot, ...]:
+    spec, _stored = await current(state)
+    try:
+        return parse(spec)
+    except ScheduleError:  # checked when saved; a row edited by hand must not stop the consoles
+        return configured(state.settings)
+
+
+async def save(state: ChatState, spec: str, *, by: str) -> tuple[Slot, ...]:
+    """Store new hours (checked first, ScheduleError otherwise), audited; this process uses them at once."""
+    from escalation import audit
+    from operators.models import PsychologistHours
+
+    spec = "; ".join(part.strip() for part in spec.replace("\n", ";").split(";") if part.strip())
+    slots = parse(spec)
+    if len(spec) > 500:
+        raise ScheduleError("too long")
+    async with state.sessions.begin() as session:
+        row = await session.get(PsychologistHours, 1)
+        if row is None:
+            session.add(PsychologistHours(id=1, spec=spec, updated_by=by, updated_at=utcnow()))
+        else:
+            row.spec, row.updated_by, row.updated_at = spec, by, utcnow()
+        await audit.record(session, actor=by, action="office_hours.changed", details={"spec": spec})
+    state.extensions.pop(_CACHE, None)
+    return slots
 
 
 def title(settings: Settings) -> str:
     """How the visitor sees the psychologist: « Une psychologue » unless configured otherwise."""
     return settings.extra.get("PNAV_PSYCHOLOGIST_TITLE", DEFAULT_TITLE)
+
+
+def schedule_or_none(spec: str) -> tuple[Slot, ...] | None:
+    try:
+        return parse(spec)
+    except ScheduleError:
+        return None
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60} h {minutes % 60:02d}"
+
+
+def describe(slots: tuple[Slot, ...]) -> list[str]:
+    """The schedule in French, one line per day that has hours: « lundi : de 9 h 00 à 18 h 00 »."""
+    lines = []
+    for day, name in enumerate(DAY_NAMES):
+        hours = sorted((s.start, s.end) for s in slots if s.weekday == day)
+        if hours:
+            lines.append(f"{name} : " + ", ".join(f"de {_hhmm(a)} à {_hhmm(b)}" for a, b in hours))
+    return lines
 
 
 def is_open(slots: tuple[Slot, ...], when: datetime) -> bool:

@@ -116,6 +116,8 @@ async def canned_save(request: Request) -> Response:
     if not await canned.save(state_of(request).sessions, answer_id, title=title, body=body, position=position,
                              by=signed.account.id):
         return await _canned(request, signed, "Cette réponse n'existe plus.", 404)
+    await audit.record(state_of(request), actor=signed.account.username, action="canned.saved",
+                       target=str(answer_id or "nouvelle"), details={"title": title})
     return RedirectResponse("/console/reponses", status_code=303)
 
 
@@ -129,5 +131,6 @@ async def canned_delete(request: Request) -> Response:
     raw_id = str(form.get("id", ""))
     if raw_id.isdigit():
         await canned.remove(state_of(request).sessions, int(raw_id))
+        await audit.record(state_of(request), actor=signed.account.username, action="canned.removed", target=raw_id)
     return RedirectResponse("/console/reponses", status_code=303)
 

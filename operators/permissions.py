@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chat.models import UNLOCATED
 from chat.store import ConversationRow
-from operators.models import Account
+from operators.models import FORCES, ROLES, Account
 
 CONSOLE_ROLES = ("operator", "psychologist", "supervisor")
 OPEN = ("queued", "active")
@@ -48,3 +48,32 @@ def sees_queue(account: Account, force: str) -> bool:
 
 def may_edit_canned(account: Account) -> bool:
     return account.role in ("supervisor", "admin")
+
+
+# ---- account administration (/admin) ------------------------------------------------------------------------
+
+ADMINISTRATORS = ("admin", "supervisor")
+
+
+def manages(actor: Account, target: Account) -> bool:
+    """Admins manage every account; a supervisor manages the operators of their own force, nobody else."""
+    if actor.role == "admin":
+        return True
+    return (actor.role == "supervisor" and actor.force is not None and target.role == "operator"
+            and target.force == actor.force)
+
+
+def assignable_roles(actor: Account) -> tuple[str, ...]:
+    """The roles ``actor`` may give: any for an admin, operator only for a supervisor."""
+    return ROLES if actor.role == "admin" else ("operator",) if actor.role == "supervisor" else ()
+
+
+def assignable_forces(actor: Account) -> tuple[str, ...]:
+    if actor.role == "admin":
+        return FORCES
+    return (actor.force,) if actor.role == "supervisor" and actor.force else ()
+
+
+def may_edit_directory(account: Account) -> bool:
+    """Office hours and the local services directory: routing data for everyone, so admins only."""
+    return account.role == "admin"

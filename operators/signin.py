@@ -36,7 +36,9 @@ async def check(sessions: async_sessionmaker[AsyncSession], username: str, passw
     if account is None:
         return None
     now = utcnow()
-    step = totp.matching_step(account.totp_secret, code, account.totp_last_step) if password_ok else None
+    # An account invited on the web has no TOTP secret until its first-sign-in link is used: it cannot sign in.
+    enrolled = bool(account.totp_secret)
+    step = totp.matching_step(account.totp_secret, code, account.totp_last_step) if password_ok and enrolled else None
     locked = account.locked_until is not None and account.locked_until > now
     if password_ok and step is not None and not locked and not account.disabled:
         async with sessions.begin() as session:
@@ -47,11 +49,11 @@ async def check(sessions: async_sessionmaker[AsyncSession], username: str, passw
             )
             if won.first() is not None:
                 return account
-    await _failed(sessions, account.id, now)
+    await record_failure(sessions, account.id, now)
     return None
 
 
-async def _failed(sessions: async_sessionmaker[AsyncSession], account_id: str, now: datetime) -> None:
+async def record_failure(sessions: async_sessionmaker[AsyncSession], account_id: str, now: datetime) -> None:
     async with sessions.begin() as session:
         failures = await session.scalar(
             update(Account).where(Account.id == account_id).values(failed_logins=Account.failed_logins + 1)

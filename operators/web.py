@@ -8,7 +8,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from chat import hooks
-from operators import console, handlers, invitations, location, pages, suggest
+from operators import admin, console, directory, enrolment, handlers, invitations, location, pages, suggest
 from operators.roster import console_heartbeats
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -21,6 +21,18 @@ routes: list[BaseRoute] = [
     Route("/console/reponses", pages.canned_page, methods=["GET"]),
     Route("/console/reponses", pages.canned_save, methods=["POST"]),
     Route("/console/reponses/supprimer", pages.canned_delete, methods=["POST"]),
+    Route("/admin", admin.index, methods=["GET"]),
+    Route("/admin/comptes/nouveau", admin.new_account, methods=["GET"]),
+    Route("/admin/comptes/nouveau", admin.create_account, methods=["POST"]),
+    Route("/admin/comptes/{username}", admin.account_page, methods=["GET"]),
+    Route("/admin/comptes/{username}", admin.account_action, methods=["POST"]),
+    Route("/admin/horaires", admin.hours_page, methods=["GET"]),
+    Route("/admin/horaires", admin.hours_save, methods=["POST"]),
+    Route("/admin/services", admin.services_page, methods=["GET"]),
+    Route("/admin/services/{service_id}", admin.service_page, methods=["GET"]),
+    Route("/admin/services/{service_id}", admin.service_save, methods=["POST"]),
+    Route("/compte/lien/{token}", enrolment.link_page, methods=["GET"]),
+    Route("/compte/lien/{token}", enrolment.link_submit, methods=["POST"]),
     Mount("/console/static", app=StaticFiles(directory=STATIC_DIR), name="console-static"),
     WebSocketRoute("/ws/operator", console.endpoint),
 ]
@@ -28,7 +40,7 @@ routes: list[BaseRoute] = [
 # Importing handlers registers the built-in frames; suggest registers the orientation cards.
 __all__ = ["handlers", "routes", "suggest"]
 
-background_tasks = [console_heartbeats]
+background_tasks = [console_heartbeats, directory.directory_refresher]
 
 # The visitor is asked before a psychologist joins: their socket carries the question and their answer.
 hooks.visitor_frames["psychologist_answer"] = invitations.visitor_answer

@@ -26,7 +26,14 @@ from routing.models import (
 )
 from routing.orientation import all_helplines, emergency_numbers, helplines, nearby_support
 from routing.postal import lookup, resolve
-from routing.services import local_service, local_service_by_id, local_services
+from routing.services import (
+    Correction,
+    local_service,
+    local_service_by_id,
+    local_services,
+    set_corrections,
+    shipped_service_by_id,
+)
 
 __all__ = [
     "CATEGORIES",
@@ -34,6 +41,7 @@ __all__ = [
     "Category",
     "Commune",
     "CommuneRequired",
+    "Correction",
     "Force",
     "Found",
     "Helpline",
@@ -58,4 +66,6 @@ __all__ = [
     "resolve",
     "resolve_commune",
     "search",
+    "set_corrections",
+    "shipped_service_by_id",
 ]

@@ -80,6 +80,59 @@ async def test_routes_by_role(staff_live: LiveServer) -> None:
     assert mismatches == []
 
 
+# role → status of: GET /admin, GET /admin/comptes/nouveau, POST /admin/comptes/nouveau (a police operator),
+# GET /admin/comptes/<a police operator>, GET /admin/horaires, POST /admin/horaires, GET /admin/services,
+# GET /admin/services/<id>, POST /admin/services/<id>
+ADMIN_MATRIX: dict[str, tuple[int, ...]] = {
+    "operator": (403, 403, 403, 403, 403, 403, 403, 403, 403),
+    "psychologist": (403, 403, 403, 403, 403, 403, 403, 403, 403),
+    "local_service": (403, 403, 403, 403, 403, 403, 403, 403, 403),
+    "supervisor": (200, 200, 200, 200, 403, 403, 403, 403, 403),
+    "admin": (200, 200, 200, 200, 200, 303, 200, 200, 303),
+}
+
+
+async def test_admin_routes_by_role(staff_live: LiveServer) -> None:
+    """Every /admin page and form answers each role as the matrix says (a gendarmerie supervisor cannot open a police
+    operator); without a session every one redirects to /login; a bad link is « gone » for anyone."""
+    people = await _people(staff_live)
+    service = await _local_service_id()
+    mismatches = []
+    for name, staff in people.items():
+        if name in ("op_police_other", "psy_other", "sup_gendarmerie"):
+            continue
+        cookie = await session_cookie(staff_live, staff)
+        async with httpx.AsyncClient(base_url=staff_live.base, cookies={"pnav_session": cookie}) as http:
+            token = re.search(r'name="csrf" value="([^"]+)"', (await http.get("/console")).text)
+            assert token is not None
+            csrf = token.group(1)
+            got = (
+                (await http.get("/admin")).status_code,
+                (await http.get("/admin/comptes/nouveau")).status_code,
+                (await http.post("/admin/comptes/nouveau", data={
+                    "csrf": csrf, "username": f"new.{name.replace('_', '.')}", "role": "operator",
+                    "force": "police"})).status_code,
+                (await http.get("/admin/comptes/op.police.other")).status_code,
+                (await http.get("/admin/horaires")).status_code,
+                (await http.post("/admin/horaires", data={"csrf": csrf, "spec": "mon-sun 00:00-24:00"})).status_code,
+                (await http.get("/admin/services", params={"q": "75011"})).status_code,
+                (await http.get(f"/admin/services/{service}")).status_code,
+                (await http.post(f"/admin/services/{service}", data={"csrf": csrf, "action": "officiel"})).status_code,
+            )
+        if got != ADMIN_MATRIX[staff.role]:
+            mismatches.append((name, got, ADMIN_MATRIX[staff.role]))
+    cookie = await session_cookie(staff_live, people["sup_gendarmerie"])
+    async with httpx.AsyncClient(base_url=staff_live.base, cookies={"pnav_session": cookie}) as http:
+        assert (await http.get("/admin/comptes/op.police")).status_code == 403
+    async with httpx.AsyncClient(base_url=staff_live.base) as anonymous:
+        for path in ("/admin", "/admin/comptes/nouveau", "/admin/comptes/op.police", "/admin/horaires",
+                     "/admin/services"):
+            assert (await anonymous.get(path)).status_code == 303, path
+        assert (await anonymous.post("/admin/horaires", data={"spec": "x"})).status_code == 303
+        assert (await anonymous.get("/compte/lien/nimportequoi")).status_code == 410
+    assert mismatches == []
+
+
 async def _reply(client: ConsoleClient, kinds: set[str]) -> dict[str, Any]:
     while True:
         frame = await client.recv(3)

@@ -12,6 +12,7 @@ from chat.db import create_cli_engine
 from pnav.registry import metadata
 
 OWN_TABLES = {"accounts", "account_sessions", "canned_answers", "psychologist_invitations", "conversation_transfers",
+              "account_links", "psychologist_hours", "local_service_overrides", "whispers",
               "closing_notes"}
 
 
