@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 import routing
-from chat import conversations, hooks, openapi, store
+from chat import conversations, feedback, hooks, openapi, store
 from chat.db import utcnow
 from chat.deadlines import answer_within
 from chat.errors import ApiError, read_json_object
@@ -214,6 +214,7 @@ routes: list[BaseRoute] = [
     Route("/api/v1/communes", commune_search),
     Route("/api/v1/conversations", create_conversation, methods=["POST"]),
     Route("/api/v1/conversations/leave", leave_conversation, methods=["POST"]),
+    Route("/api/v1/feedback", feedback.give_feedback, methods=["POST"]),
     Route("/api/v1/openapi.json", openapi.document),
     WebSocketRoute("/ws/visitor", visitor_socket),
 ]

@@ -69,7 +69,8 @@ def main_purge(argv: list[str]) -> int:
     async def work(settings: Settings, sessions: Sessions) -> int:
         purged = await purge.run(sessions, config.load(settings), actor="cli")
         print(f"purged: {purged.conversations} conversations ({purged.messages} messages), "
-              f"{purged.sealed_identities} sealed addresses, {purged.signalements} signalements")
+              f"{purged.sealed_identities} sealed addresses, {purged.signalements} signalements, "
+              f"{purged.feedback_comments} feedback comments")
         return 0
 
     return _with_db(work)

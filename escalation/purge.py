@@ -6,6 +6,8 @@
   (category, role, force, département, commune, status, outcome, flags, timestamps) for statistics.
 - Sealed addresses older than their retention are deleted, except those under a lifting request still in
   progress (filed or approved).
+- Visitors' feedback comments (issue 21) go with the tchats of their day: the free text of an answer whose day
+  (Paris) is before the conversation retention's cutoff is deleted; its score stays for statistics.
 - Closed signalements older than their retention lose their contact details, account of facts and follow-up
   code; their category, service, commune, flags and status history stay for statistics.
 """
@@ -23,7 +25,8 @@ from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat.db import long_running, utcnow
-from chat.models import Conversation, Message
+from chat.feedback import paris_day
+from chat.models import Conversation, Feedback, Message
 from chat.state import ChatState
 from escalation import audit, config
 from escalation.config import EscalationConfig
@@ -49,6 +52,8 @@ class Purged:
     messages: int
     sealed_identities: int
     signalements: int
+    # Free texts of feedback: last, with a default, so that older callers building a Purged keep working.
+    feedback_comments: int = 0
 
 
 async def _purge_conversations(session: AsyncSession, cutoff: datetime) -> tuple[int, int]:
@@ -75,6 +80,13 @@ async def _purge_operator_notes(session: AsyncSession, ids: list[str]) -> None:
         return
     await session.execute(delete(ClosingNote).where(ClosingNote.conversation_id.in_(ids)))
     await session.execute(update(Transfer).where(Transfer.conversation_id.in_(ids)).values(note=""))
+
+
+async def _purge_feedback(session: AsyncSession, cutoff: datetime) -> int:
+    """Feedback holds no conversation id (anonymity): its day decides, the day the tchat ended."""
+    result = await session.execute(update(Feedback).where(Feedback.day < paris_day(cutoff),
+                                                          Feedback.comment.is_not(None)).values(comment=None))
+    return _rows(result)
 
 
 async def _purge_sealed(session: AsyncSession, cutoff: datetime) -> int:
@@ -106,7 +118,8 @@ async def run(sessions: async_sessionmaker[AsyncSession], cfg: EscalationConfig,
         conversations, messages = await _purge_conversations(session, now - timedelta(days=cfg.conversation_days))
         sealed = await _purge_sealed(session, now - timedelta(days=cfg.sealed_days))
         signalements = await _purge_signalements(session, now - timedelta(days=cfg.signalement_days), now)
-        purged = Purged(conversations, messages, sealed, signalements)
+        comments = await _purge_feedback(session, now - timedelta(days=cfg.conversation_days))
+        purged = Purged(conversations, messages, sealed, signalements, comments)
         await audit.record(session, actor=actor, action="retention.purge", target="",
                            details={**asdict(purged), "conversation_days": cfg.conversation_days,
                                     "sealed_days": cfg.sealed_days, "signalement_days": cfg.signalement_days})

@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from chat.db import create_cli_engine, session_factory
 from chat.settings import ConfigurationError, Settings
-from operators.stats import period, publication, records
+from operators.stats import feedback, period, publication, records
 
 PROG = "pnav opendata"
 README_TEMPLATE = Path(__file__).resolve().parent / "reuse_readme.md"
@@ -66,33 +66,37 @@ def write_csv(path: Path, fields: Sequence[str], rows: Sequence[dict[str, str]])
         writer.writerows(rows)
 
 
-def write_files(out: Path, tchats: Sequence[publication.OpenTchat], chosen: period.Period, threshold: int) -> (
-    dict[str, int]
-):
+def write_files(out: Path, tchats: Sequence[publication.OpenTchat], chosen: period.Period, threshold: int,
+                answers: Sequence[feedback.Answer] = ()) -> dict[str, int]:
     """Write the files; returns the number of rows of each CSV."""
     out.mkdir(parents=True, exist_ok=True)
     counts = publication.count_rows(tchats, chosen, threshold)
     waits = publication.wait_rows(tchats, chosen, threshold)
+    opinions = feedback.feedback_rows(answers, chosen, threshold)
     write_csv(out / "tchats.csv", publication.COUNT_FIELDS, counts)
     write_csv(out / "attentes.csv", publication.WAIT_FIELDS, waits)
+    write_csv(out / "avis.csv", feedback.FEEDBACK_FIELDS, opinions)
     readme = Template(README_TEMPLATE.read_text(encoding="utf-8")).substitute(
         first=chosen.first.isoformat(), last=chosen.last.isoformat(), threshold=threshold,
         generated=datetime.now(UTC).date().isoformat(), count_rows=len(counts), wait_rows=len(waits),
+        feedback_rows=len(opinions),
     )
     (out / "README.md").write_text(readme, encoding="utf-8")
     (out / "LICENCE.txt").write_text(
         f"Ces données sont publiées sous la {LICENCE_NAME} (Etalab).\nTexte de la licence : {LICENCE_URL}\n",
         encoding="utf-8")
-    return {"tchats.csv": len(counts), "attentes.csv": len(waits)}
+    return {"tchats.csv": len(counts), "attentes.csv": len(waits), "avis.csv": len(opinions)}
 
 
 async def export(database_url: str, chosen: period.Period, out: Path, threshold: int) -> dict[str, int]:
     engine = create_cli_engine(database_url)
     try:
-        loaded = await records.load(session_factory(engine), chosen)
+        sessions = session_factory(engine)
+        loaded = await records.load(sessions, chosen)
+        answers = await feedback.load(sessions, chosen)
     finally:
         await engine.dispose()
-    return write_files(out, [publication.open_tchat(r) for r in loaded], chosen, threshold)
+    return write_files(out, [publication.open_tchat(r) for r in loaded], chosen, threshold, answers)
 
 
 def main_opendata(argv: list[str]) -> int:

@@ -14,14 +14,15 @@ from chat.db import long_running
 from chat.models import FORCES
 from chat.state import state_of
 from chat.templating import templates
+from escalation import audit
 from operators import access
-from operators.stats import charts, formats, period, records, signalements, tables
+from operators.stats import charts, feedback, formats, period, records, signalements, tables
 from operators.stats.figures import compute
-from operators.stats.labels import FORCE_LABELS
+from operators.stats.labels import CATEGORY_LABELS, FORCE_LABELS
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 ROLES = ("supervisor", "admin")
-CHARTS = ("jours", "distribution-attentes", "repartition-issues")
+CHARTS = ("jours", "distribution-attentes", "repartition-issues", "repartition-avis")
 
 
 def scope_of(role: str, own_force: str | None, asked: str | None) -> str | Response | None:
@@ -39,7 +40,9 @@ async def _gather(request: Request, force: str | None, chosen: period.Period) ->
     sessions = long_running(state.sessions)
     rows = await records.load(sessions, chosen, force)
     counts = await signalements.progress(sessions, chosen, force)
-    return tables.all_tables(compute(rows, chosen), counts)
+    answers = await feedback.load(sessions, chosen, force)
+    return {**tables.all_tables(compute(rows, chosen), counts), "avis": feedback.distribution(answers),
+            "repartition-avis": feedback.split(answers)}
 
 
 def _charts(found: dict[str, tables.Table]) -> dict[str, Any]:
@@ -66,6 +69,10 @@ def _charts(found: dict[str, tables.Table]) -> dict[str, Any]:
             "graphique-issues", "Répartition des issues",
             [(str(r[0]), float(r[1] or 0), formats.display(r[2], tables.Column("", "share"))) for r in split],
             "stats-fill-answered"),
+        "repartition-avis": charts.horizontal_bars(
+            "graphique-avis", "Répartition des avis : « Cet échange vous a-t-il aidé·e ? »",
+            [(str(r[0]), float(r[1] or 0), formats.display(r[2], tables.Column("", "share")))
+             for r in found["repartition-avis"].rows], "stats-fill-answered"),
     }
 
 
@@ -102,7 +109,7 @@ async def table_csv(request: Request) -> Response:
     if isinstance(signed, Response):
         return signed
     key = request.path_params["table"]
-    if key not in tables.TABLE_KEYS:
+    if key not in (*tables.TABLE_KEYS, "avis", "repartition-avis"):
         return PlainTextResponse("Ce tableau n'existe pas.", status_code=404)
     force = scope_of(signed.account.role, signed.account.force, request.query_params.get("force"))
     if isinstance(force, Response):
@@ -117,8 +124,38 @@ async def table_csv(request: Request) -> Response:
                     headers={"content-disposition": f'attachment; filename="{name}"'})
 
 
+async def comments_page(request: Request) -> Response:
+    """The free texts of the feedback of one's force (all forces, or one, for an admin); each reading is audited."""
+    signed = await access.signed_in(request, roles=ROLES)
+    if isinstance(signed, Response):
+        return signed
+    account = signed.account
+    force = scope_of(account.role, account.force, request.query_params.get("force"))
+    if isinstance(force, Response):
+        return force
+    context: dict[str, Any] = {
+        "account": account, "csrf": access.csrf_token(request, signed), "force": force,
+        "force_label": FORCE_LABELS.get(force or "", "Toutes les forces"), "forces": FORCE_LABELS,
+        "du": request.query_params.get("du", ""), "au": request.query_params.get("au", ""), "error": None,
+        "scores": feedback.SCORE_LABELS, "categories": CATEGORY_LABELS, "limit": feedback.MAX_COMMENTS,
+    }
+    try:
+        chosen = period.parse(context["du"] or None, context["au"] or None)
+    except period.PeriodError as exc:
+        context["error"] = str(exc)
+        return templates.TemplateResponse(request, "operators/stats/comments.html", context, status_code=400)
+    state = state_of(request)
+    answers = await feedback.load(state.sessions, chosen, force, comments=True)
+    await audit.record(state, actor=account.username, action="feedback.read", target=force or "toutes",
+                       details={"from": chosen.first.isoformat(), "to": chosen.last.isoformat(),
+                                "comments": len(answers)})
+    context.update(period=chosen, du=chosen.first.isoformat(), au=chosen.last.isoformat(), answers=answers)
+    return templates.TemplateResponse(request, "operators/stats/comments.html", context)
+
+
 routes: list[BaseRoute] = [
     Route("/supervision/stats", dashboard, methods=["GET"]),
+    Route("/supervision/avis", comments_page, methods=["GET"]),
     Mount("/supervision/stats/static", app=StaticFiles(directory=STATIC_DIR), name="stats-static"),
     Route("/supervision/stats/{table}.csv", table_csv, methods=["GET"]),
 ]

@@ -82,13 +82,13 @@ async def test_routes_by_role(staff_live: LiveServer) -> None:
 
 # role → status of: GET /admin, GET /admin/comptes/nouveau, POST /admin/comptes/nouveau (a police operator),
 # GET /admin/comptes/<a police operator>, GET /admin/horaires, POST /admin/horaires, GET /admin/services,
-# GET /admin/services/<id>, POST /admin/services/<id>
+# GET /admin/services/<id>, POST /admin/services/<id>, GET /supervision/avis (feedback free texts)
 ADMIN_MATRIX: dict[str, tuple[int, ...]] = {
-    "operator": (403, 403, 403, 403, 403, 403, 403, 403, 403),
-    "psychologist": (403, 403, 403, 403, 403, 403, 403, 403, 403),
-    "local_service": (403, 403, 403, 403, 403, 403, 403, 403, 403),
-    "supervisor": (200, 200, 200, 200, 403, 403, 403, 403, 403),
-    "admin": (200, 200, 200, 200, 200, 303, 200, 200, 303),
+    "operator": (403, 403, 403, 403, 403, 403, 403, 403, 403, 403),
+    "psychologist": (403, 403, 403, 403, 403, 403, 403, 403, 403, 403),
+    "local_service": (403, 403, 403, 403, 403, 403, 403, 403, 403, 403),
+    "supervisor": (200, 200, 200, 200, 403, 403, 403, 403, 403, 200),
+    "admin": (200, 200, 200, 200, 200, 303, 200, 200, 303, 200),
 }
 
 
@@ -118,6 +118,7 @@ async def test_admin_routes_by_role(staff_live: LiveServer) -> None:
                 (await http.get("/admin/services", params={"q": "75011"})).status_code,
                 (await http.get(f"/admin/services/{service}")).status_code,
                 (await http.post(f"/admin/services/{service}", data={"csrf": csrf, "action": "officiel"})).status_code,
+                (await http.get("/supervision/avis")).status_code,
             )
         if got != ADMIN_MATRIX[staff.role]:
             mismatches.append((name, got, ADMIN_MATRIX[staff.role]))
@@ -126,7 +127,7 @@ async def test_admin_routes_by_role(staff_live: LiveServer) -> None:
         assert (await http.get("/admin/comptes/op.police")).status_code == 403
     async with httpx.AsyncClient(base_url=staff_live.base) as anonymous:
         for path in ("/admin", "/admin/comptes/nouveau", "/admin/comptes/op.police", "/admin/horaires",
-                     "/admin/services"):
+                     "/admin/services", "/supervision/avis"):
             assert (await anonymous.get(path)).status_code == 303, path
         assert (await anonymous.post("/admin/horaires", data={"spec": "x"})).status_code == 303
         assert (await anonymous.get("/compte/lien/nimportequoi")).status_code == 410

@@ -47,7 +47,7 @@ async def test_supervisor_sees_their_force_with_charts_and_tables(live: LiveServ
     html = page.text
     assert "Statistiques du tchat" in html and "Police nationale" in html
     assert "Gendarmerie nationale" not in html.split("<main", 1)[1]
-    assert html.count("<svg") == 3 and html.count("<table") >= 8
+    assert html.count("<svg") == 4 and html.count("<table") >= 9
     assert re.search(r'<span class="stats-key">5</span> tchats commencés', html)
     assert "style=" not in html and "<script" not in html
     assert not re.search(r'(src|href)="(https?:)?//', html), "no third-party resource"

@@ -675,6 +675,8 @@ function main() {
       navigator.sendBeacon("/api/v1/conversations/leave", JSON.stringify({ token: tchat.token }));
     }
     const url = endUrl();
+    // The end page may ask for her anonymous feedback (static/js/feedback.js): only the token is kept, for it.
+    write("feedback", { token: tchat.token });
     remove("tchat");
     remove("outbox");
     remove("highest_seq");
