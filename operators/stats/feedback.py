@@ -36,8 +36,7 @@ class Answer:
 async def load(sessions: async_sessionmaker[AsyncSession], period: Period, force: str | None = None, *,
                comments: bool = False) -> list[Answer]:
     """The answers of the period (days of the tchats' ends), of one force or all; with their free text if asked."""
-    query = select(Feedback.force, Feedback.category, Feedback.day, Feedback.score,
-                   Feedback.comment if comments else Feedback.score).where(
+    query = select(Feedback.force, Feedback.category, Feedback.day, Feedback.score, Feedback.comment).where(
         Feedback.day >= period.first, Feedback.day <= period.last)
     if force is not None:
         query = query.where(Feedback.force == force)
@@ -46,6 +45,7 @@ async def load(sessions: async_sessionmaker[AsyncSession], period: Period, force
         query = query.limit(MAX_COMMENTS)
     async with sessions() as session:
         rows = (await session.execute(query)).all()
+    # Counting never carries the free texts along: they stay in the database unless a reader asked.
     return [Answer(r[0], r[1], r[2], int(r[3]), r[4] if comments else None) for r in rows]
 
 
