@@ -1,9 +1,9 @@
 """Retention: what is past its time is deleted, the counts go to the audit log, statistics stay intact.
 
-- Closed or abandoned tchats older than the conversation retention: their messages, consent proposals and the
-  operators' free-text notes (closing notes, transfer notes) are deleted and the token hash is replaced, so
-  nothing links the row to a person. The conversation row itself stays with its non-identifying columns
-  (category, role, force, département, commune, status, outcome, flags, timestamps) for statistics.
+- Closed or abandoned tchats older than the conversation retention: their messages, consent proposals, staff
+  whispers and the operators' free-text notes (closing notes, transfer notes) are deleted and the token hash is
+  replaced, so nothing links the row to a person. The conversation row itself stays with its non-identifying
+  columns (category, role, force, département, commune, status, outcome, flags, timestamps) for statistics.
 - Sealed addresses older than their retention are deleted, except those under a lifting request still in
   progress (filed or approved).
 - Visitors' feedback comments (issue 21) go with the tchats of their day: the free text of an answer whose day
@@ -75,10 +75,11 @@ async def _purge_conversations(session: AsyncSession, cutoff: datetime) -> tuple
 async def _purge_operator_notes(session: AsyncSession, ids: list[str]) -> None:
     """Free-text notes operators wrote about the tchat may hold facts: they go with the transcript."""
     try:
-        from operators.models import ClosingNote, Transfer
+        from operators.models import ClosingNote, Transfer, Whisper
     except ImportError:  # pragma: no cover - operators not installed
         return
     await session.execute(delete(ClosingNote).where(ClosingNote.conversation_id.in_(ids)))
+    await session.execute(delete(Whisper).where(Whisper.conversation_id.in_(ids)))  # staff notes on the tchat
     await session.execute(update(Transfer).where(Transfer.conversation_id.in_(ids)).values(note=""))
 
 

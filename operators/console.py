@@ -20,7 +20,7 @@ from chat.db import single_read
 from chat.models import CATEGORIES, UNLOCATED, Conversation, Participant
 from chat.origin import origin_allowed
 from chat.state import ChatState, state_of
-from operators import availability, frames, sessions
+from operators import availability, frames, sessions, team
 from operators.availability import AVAILABILITY_CHANNEL
 from operators.errors import error_frame
 from operators.lanes import Lanes
@@ -128,6 +128,7 @@ class Console:
     async def attach(self, conversation_id: str, extra: dict[str, Any] | None = None) -> None:
         """Follow a conversation: subscribe first, then send its summary and transcript (the client dedups by seq)."""
         await self.sub.add(conversations.conversation_channel(conversation_id))
+        await self.sub.add(team.staff_channel(conversation_id))
         self.attached.add(conversation_id)
         conversation = await store.get(self.state.sessions, conversation_id)
         if conversation is None:
@@ -143,6 +144,7 @@ class Console:
 
     async def detach(self, conversation_id: str, reason: str) -> None:
         await self.sub.remove(conversations.conversation_channel(conversation_id))
+        await self.sub.remove(team.staff_channel(conversation_id))
         self.attached.discard(conversation_id)
         await self.send({"type": "released", "conversation": conversation_id, "reason": reason})
 
@@ -152,6 +154,9 @@ class Console:
             # only the live ones, as before they were stored (its handlers announce them as news).
             if frame["type"] in ("message", "card"):
                 await self.send({**frame, "conversation": conversation_id})
+        # Staff-only whispers are read from their own table, never from the messages a visitor replays.
+        for whisper in await team.whispers_after(self.state, conversation_id, after):
+            await self.send(whisper)
 
     def events_ready(self) -> None:
         if self._drainer is None:

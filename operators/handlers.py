@@ -7,7 +7,7 @@ from typing import Any
 from chat import conversations, protocol, store
 from chat.models import UNLOCATED
 from escalation import audit
-from operators import closing, frames, invitations, transfers
+from operators import closing, frames, invitations, team, transfers
 from operators.console import Console, account_channel
 from operators.models import OUTCOMES
 from operators.stats.labels import SUBTYPES, valid_subtype
@@ -90,7 +90,10 @@ async def resume(console: Console, fields: dict[str, Any]) -> None:
     if conversation is None:
         return
     if conversation.id not in console.attached:
-        # Not followed yet (a supervisor opening a flagged tchat): summary and whole transcript, then live frames.
+        # Not followed yet (a supervisor opening a tchat from the live view or an alert): summary and whole
+        # transcript, then live frames; a supervisor's opening is audited (silent monitoring).
+        if console.account.role == "supervisor":
+            await team.monitored(console, conversation.id)
         await console.attach(conversation.id)
         return
     await console.replay(conversation.id, after)
@@ -130,3 +133,6 @@ frames.register("transfer", transfers.handle, roles=OPERATOR)
 frames.register("invite_psychologist", invitations.handle_invite, roles=OPERATOR)
 frames.register("accept_invitation", invitations.handle_accept, roles=("psychologist",))
 frames.register("leave", invitations.handle_leave, roles=("psychologist",))
+frames.register("whisper", team.whisper, roles=READERS)
+frames.register("unwatch", team.unwatch, roles=("supervisor",))
+frames.register("help", team.ask_for_help, roles=OPERATOR)

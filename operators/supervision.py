@@ -1,4 +1,5 @@
-"""The supervisor's live view: queue lengths and longest waits, operators online and their load, flagged tchats."""
+"""The supervisor's live view: queue lengths and longest waits, operators online and their load, flagged tchats, and
+the live tchats a supervisor may open to read silently (operators.team)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from chat.models import CATEGORIES, UNLOCATED, Conversation
 from chat.state import ChatState
 from operators import presence
 from operators.models import Account
+
+# The live tchats listed for silent monitoring: a force rarely has more at once; beyond, the oldest first.
+LIVE_LIMIT = 200
 
 
 async def snapshot(state: ChatState, force: str) -> dict[str, Any]:
@@ -35,6 +39,19 @@ async def snapshot(state: ChatState, force: str) -> dict[str, Any]:
              "minor": c.minor, "operator": name, "department": c.department}
             for c, name in flagged_rows
         ]
+        live_rows = (await session.execute(
+            select(Conversation.id, Conversation.category, Conversation.department, Conversation.commune_name,
+                   Conversation.taken_at, Conversation.emergency, Conversation.minor, Account.display_name)
+            .outerjoin(Account, Account.id == Conversation.assigned_to)
+            .where(Conversation.force == force, Conversation.status == "active")
+            .order_by(Conversation.priority, Conversation.taken_at).limit(LIVE_LIMIT)
+        ))
+        live = [
+            {"conversation": cid, "category": category, "department": department, "commune": commune,
+             "taken_at": taken_at.isoformat().replace("+00:00", "Z") if taken_at else None, "emergency": emergency,
+             "minor": minor, "operator": name}
+            for cid, category, department, commune, taken_at, emergency, minor, name in live_rows
+        ]
     queues = []
     for category in CATEGORIES:
         count, oldest = waiting.get(category, (0, None))
@@ -44,4 +61,5 @@ async def snapshot(state: ChatState, force: str) -> dict[str, Any]:
         {"username": a.username, "display_name": a.display_name, "load": load}
         for a, load in await presence.online(state.sessions, "operator", force)
     ]
-    return {"type": "supervision", "force": force, "queues": queues, "operators": operators, "flagged": flagged}
+    return {"type": "supervision", "force": force, "queues": queues, "operators": operators, "flagged": flagged,
+            "live": live}

@@ -31,6 +31,7 @@ let pendingTake = null;
 let psychologists = null; // { open, next, present }: operators see it before inviting
 let waitingCount = 0;
 const outbox = new Map(); // client_id -> send frame not yet acked (re-sent after a reconnect)
+const myWhispers = new Set(); // client_ids of the whispers this tab wrote: shown as « Vous »
 const baseTitle = document.title;
 
 function el(tag, className, text) {
@@ -119,11 +120,26 @@ const handlers = {
   released(frame) {
     const chat = chats.get(frame.conversation);
     if (!chat) return;
+    if (frame.reason === "unwatched") {
+      removeChat(chat); // a supervisor stopped following it
+      return;
+    }
     notice(frame.reason === "transferred" ? "La conversation a été transférée." : "Vous avez quitté la conversation.");
     removeChat(chat);
   },
   message: appendFrame,
   card: appendFrame,
+  whisper: appendWhisper,
+  help_sent(frame) {
+    const chat = chats.get(frame.conversation);
+    if (!chat) return;
+    const state = chat.node.querySelector(".chat-help-state");
+    const text = frame.present
+      ? `Demande d'aide envoyée : ${frame.present} superviseur·e(s) connecté·e(s) l'ont reçue.`
+      : "Demande d'aide envoyée, mais aucun·e superviseur·e n'est connecté·e : appelez votre encadrement.";
+    if (state) state.textContent = text;
+    systemLine(chat, text);
+  },
   ack(frame) {
     outbox.delete(frame.client_id);
     const chat = chats.get(frame.conversation);
@@ -316,8 +332,10 @@ function ensureChat(id) {
   node.setAttribute("aria-labelledby", tab.id);
   document.getElementById("tabs").append(tab);
   document.getElementById("panes").append(node);
-  const chat = { id, node, tab, seqs: new Set(), lastSeq: 0, unread: 0, summary: {}, lastTyping: 0, status: "",
-    following: true, firstWords: "", psyState: { text: "", kind: "" } };
+  const chat = { id, node, tab, seqs: new Set(), whispers: new Set(), lastSeq: 0, unread: 0, summary: {}, lastTyping: 0,
+    status: "", following: true, firstWords: "", psyState: { text: "", kind: "" } };
+  // A supervisor reads silently and writes only to the team: the internal message form is open at once.
+  if (ROLE === "supervisor") node.querySelector(".chat-whisper").open = true;
   chats.set(id, chat);
   wireFollowing(chat);
   wirePane(chat);
@@ -610,6 +628,15 @@ function wirePane(chat) {
   node.querySelector(".chat-leave")?.addEventListener("click", () => {
     send({ type: "leave", conversation: chat.id });
   });
+  node.querySelector(".chat-help")?.addEventListener("click", () => {
+    send({ type: "help", conversation: chat.id });
+    node.querySelector(".chat-help-state").textContent = "Demande d'aide en cours d'envoi…";
+  });
+  node.querySelector(".chat-unwatch")?.addEventListener("click", () => {
+    if (chat.status === "active") send({ type: "unwatch", conversation: chat.id });
+    else removeChat(chat);
+  });
+  wireWhisper(chat);
   node.querySelector(".chat-transfer-form")?.addEventListener("submit", (event) => {
     event.preventDefault();
     const form = event.target;
@@ -754,7 +781,8 @@ function renderInvitation(frame) {
 // ---- emergency alerts (supervisors) ------------------------------------------------------------------------
 
 function renderAlert(frame) {
-  const text = `${frame.message || "Alerte."} ${CATEGORIES[frame.category] || ""}${frame.commune ? `, ${frame.commune}` : ""}${frame.department ? ` (${frame.department})` : ""}${frame.operator ? ` — prise en charge par ${frame.operator}` : ""}.`;
+  const note = frame.note ? ` Note : « ${frame.note} ».` : "";
+  const text = `${frame.message || "Alerte."}${note} ${CATEGORIES[frame.category] || ""}${frame.commune ? `, ${frame.commune}` : ""}${frame.department ? ` (${frame.department})` : ""}${frame.operator ? ` — prise en charge par ${frame.operator}` : ""}.`;
   notice(text);
   announce(text);
   beep();
@@ -791,6 +819,7 @@ function renderSupervision(frame) {
   ops.replaceChildren(...(frame.operators.length
     ? frame.operators.map((o) => el("li", "", `${o.display_name} — ${o.load} tchat(s) en cours`))
     : [el("li", "", "Aucun opérateur connecté.")]));
+  renderLive(frame.live || []);
   const flagged = document.getElementById("sup-flagged");
   flagged.replaceChildren(...(frame.flagged.length
     ? frame.flagged.map((f) => {
@@ -803,6 +832,74 @@ function renderSupervision(frame) {
       return li;
     })
     : [el("li", "", "Aucun tchat signalé.")]));
+}
+
+// ---- a supervisor at the operator's side: whispers, silent reading, help (issue 21) -----------------------------
+
+function renderLive(items) {
+  const list = document.getElementById("sup-live");
+  if (!list) return;
+  list.replaceChildren(...(items.length
+    ? items.map((t) => {
+      const flags = [t.emergency ? "URGENCE" : "", t.minor ? "Mineur" : ""].filter(Boolean).join(" ");
+      const li = el("li", "sup-live", `${flags ? `${flags} — ` : ""}${CATEGORIES[t.category] || ""}, ${t.commune || ""} (${t.department}) — ${t.operator || "?"}${t.taken_at ? `, depuis ${waited(t.taken_at)}` : ""} `);
+      const open = chats.has(t.conversation);
+      const read = el("button", "fr-btn fr-btn--tertiary fr-btn--sm sup-read", open ? "Affichée" : "Lire");
+      read.type = "button";
+      read.disabled = open;
+      read.setAttribute("aria-label", open ? "Conversation déjà affichée" : `Lire la conversation ${CATEGORIES[t.category] || ""} de ${t.operator || ""}`);
+      read.addEventListener("click", () => send({ type: "resume", conversation: t.conversation, after: 0 }));
+      li.append(read);
+      return li;
+    })
+    : [el("li", "", "Aucun tchat en cours.")]));
+}
+
+// A whisper sits after the message it followed (after_seq) and before the next one; dedup by its id.
+function appendWhisper(frame) {
+  const chat = chats.get(frame.conversation);
+  if (!chat || chat.whispers.has(frame.id)) return;
+  chat.whispers.add(frame.id);
+  const mine = myWhispers.has(frame.client_id);
+  const li = el("li", "chat-line chat-line--whisper");
+  li.dataset.whisper = String(frame.id);
+  li.append(el("span", "chat-author", mine ? "Vous" : `${frame.author_name} (${AUTHORS[frame.author] || frame.author})`));
+  li.append(el("span", "chat-whisper-mark", "Message interne — la personne ne le voit pas"));
+  li.append(el("time", "chat-time", clock(frame.at)));
+  li.append(el("p", "chat-text", frame.body));
+  const log = chat.node.querySelector(".chat-log");
+  const next = [...log.querySelectorAll("[data-seq]")].find((n) => Number(n.dataset.seq) > frame.after_seq);
+  log.insertBefore(li, next || log.querySelector("[data-client]") || null);
+  if (chat.following) scrollToEnd(chat);
+  if (!mine) {
+    announce(`Message interne de ${frame.author_name}.`);
+    if (active !== chat.id || document.hidden) {
+      chat.unread += 1;
+      renderUnread(chat);
+      updateTitle();
+    }
+    beep();
+  }
+}
+
+function wireWhisper(chat) {
+  const form = chat.node.querySelector(".chat-whisper-form");
+  if (!form) return;
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = form.elements.whisper.value.trim();
+    if (!text) return;
+    const frame = { type: "whisper", conversation: chat.id, client_id: newClientId(), body: text };
+    outbox.set(frame.client_id, frame);
+    myWhispers.add(frame.client_id);
+    const pending = el("li", "chat-line chat-line--pending chat-line--whisper", `Envoi (interne)… ${text}`);
+    pending.dataset.client = frame.client_id;
+    chat.node.querySelector(".chat-log").append(pending);
+    chat.following = true;
+    scrollToEnd(chat);
+    send(frame);
+    form.elements.whisper.value = "";
+  });
 }
 
 // ---- tab labels, visitor presence, following the newest line (issue 16) --------------------------------------

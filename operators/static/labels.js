@@ -15,6 +15,7 @@ export const REQUESTERS = {
 };
 export const AUTHORS = {
   visitor: "Personne", operator: "Opérateur·rice", psychologist: "Psychologue", system: "Information",
+  supervisor: "Superviseur·e",
 };
 // Category 3 is the only one closed with an optional subtype (operators/stats/labels.py).
 export const SUBTYPE_CATEGORY = "discrimination_hate";

@@ -180,6 +180,9 @@ async def test_frames_by_role(staff_live: LiveServer) -> None:
             "invite_psychologist": {"type": "invite_psychologist", "conversation": conversation},
             "leave": {"type": "leave", "conversation": conversation},
             "close": {"type": "close", "conversation": conversation, "outcome": "other"},
+            "whisper": {"type": "whisper", "conversation": conversation, "client_id": "w", "body": "Entre nous"},
+            "help": {"type": "help", "conversation": conversation},
+            "unwatch": {"type": "unwatch", "conversation": conversation},
         }
 
     # Refusals that must hold: (who, frame, conversation). Queue takes across forces, and every action on a tchat
@@ -195,6 +198,12 @@ async def test_frames_by_role(staff_live: LiveServer) -> None:
     refused += [("psy_invited", kind, t) for kind in ("close", "transfer", "invite_psychologist", "take")]
     refused += [("sup_police", kind, g) for kind in ("resume", "read")]
     refused.append(("psy_other", "leave", t))
+    # Issue 21: whispers only among the tchat's staff and its force's supervisors; help from the operator in charge;
+    # unwatch for a supervisor of the force.
+    refused += [(who, "whisper", t) for who in ("op_police_other", "op_gendarmerie", "psy_other", "sup_gendarmerie")]
+    refused += [(who, "help", t) for who in ("op_police_other", "op_gendarmerie", "psy_invited", "sup_police")]
+    refused += [("op_police", "whisper", g), ("op_police", "help", g), ("sup_gendarmerie", "unwatch", t),
+                ("op_police", "unwatch", t), ("psy_invited", "unwatch", t)]
     mismatches = []
     for who, kind, conversation in refused:
         await consoles[who].send(frames_for(conversation)[kind])
@@ -213,6 +222,9 @@ async def test_frames_by_role(staff_live: LiveServer) -> None:
     # join), which the console's replay leaves out: the first message it replays is the operator's, seq 5.
     first = await consoles["sup_police"].expect("message", conversation=t)
     assert (first["seq"], first["author"]) == (5, "operator")
+    for who in ("op_police", "psy_invited", "sup_police"):
+        await consoles[who].send(frames_for(t)["whisper"] | {"client_id": f"w-{who}"})
+        assert (await consoles[who].expect("ack", client_id=f"w-{who}"))["conversation"] == t
 
     # Nobody outside the tchat received its messages; queues went only to their own force.
     for who in ("op_police_other", "op_gendarmerie", "psy_other", "sup_gendarmerie"):
