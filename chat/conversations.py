@@ -93,13 +93,19 @@ async def take(state: ChatState, conversation_id: str, account_id: str, force: s
                               {"type": "joined", "who": who, "force": force})
     if joined is None:
         return False
+    await taken(state, conversation_id, joined)
+    return True
+
+
+async def taken(state: ChatState, conversation_id: str, joined: store.StoredMessage) -> None:
+    """A take was committed (here or inside another package's transaction, ``store.take_in``): its stored ``joined``
+    event is published and the queues move."""
     conversation = await store.get(state.sessions, conversation_id)
     await publish(state, conversation_id, joined.frame())
     if conversation is not None:
         await publish_queue(state, conversation.force, conversation.category)
         if conversation.insee == UNLOCATED:  # it waited sans localisation: that queue changed
             await publish_queue(state, UNLOCATED, conversation.category)
-    return True
 
 
 async def finish(

@@ -270,26 +270,32 @@ async def take(
     """Atomically give a queued conversation of ``force`` (or one waiting sans localisation, which then becomes
     ``force``'s) to one operator: exactly one concurrent caller wins and gets its ``joined`` event, stored with the
     next seq in the same transaction; None for the others."""
-    now = utcnow()
     async with sessions.begin() as session:
-        result = await session.execute(
-            update(Conversation)
-            .where(
-                Conversation.id == conversation_id,
-                Conversation.status == "queued",
-                Conversation.force.in_((force, UNLOCATED)),
-            )
-            .values(status="active", assigned_to=account_id, force=force,
-                    taken_at=func.coalesce(Conversation.taken_at, now))
-            .returning(Conversation.id)
+        return await take_in(session, conversation_id, account_id, force, event)
+
+
+async def take_in(session: AsyncSession, conversation_id: str, account_id: str, force: str,
+                  event: dict[str, Any] | None = None) -> StoredMessage | None:
+    """``take`` inside the caller's transaction (with the checks it makes first, e.g. an operator's capacity)."""
+    now = utcnow()
+    result = await session.execute(
+        update(Conversation)
+        .where(
+            Conversation.id == conversation_id,
+            Conversation.status == "queued",
+            Conversation.force.in_((force, UNLOCATED)),
         )
-        if result.first() is None:
-            return None
-        session.add(Participant(conversation_id=conversation_id, account_id=account_id, role="operator"))
-        joined = await append_event(session, conversation_id, event or {"type": "joined", "who": "operator",
-                                                                         "force": force})
-        assert joined is not None  # the row is ours and active: its seq cannot fail
-        return joined
+        .values(status="active", assigned_to=account_id, force=force,
+                taken_at=func.coalesce(Conversation.taken_at, now))
+        .returning(Conversation.id)
+    )
+    if result.first() is None:
+        return None
+    session.add(Participant(conversation_id=conversation_id, account_id=account_id, role="operator"))
+    joined = await append_event(session, conversation_id, event or {"type": "joined", "who": "operator",
+                                                                     "force": force})
+    assert joined is not None  # the row is ours and active: its seq cannot fail
+    return joined
 
 
 async def finish(

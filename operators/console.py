@@ -20,7 +20,7 @@ from chat.db import single_read
 from chat.models import CATEGORIES, UNLOCATED, Conversation, Participant
 from chat.origin import origin_allowed
 from chat.state import ChatState, state_of
-from operators import availability, frames, sessions, team
+from operators import availability, frames, offers, sessions, team
 from operators.availability import AVAILABILITY_CHANNEL
 from operators.errors import error_frame
 from operators.lanes import Lanes
@@ -266,6 +266,7 @@ async def endpoint(websocket: WebSocket) -> None:
     channels = [account_channel(account.id)]
     if account.role in ("operator", "supervisor") and account.force:
         channels += [conversations.queue_channel(force, c) for force in queues_of(account.force) for c in CATEGORIES]
+        channels.append(offers.team_channel(account.force))
     if account.role == "operator":
         channels.append(AVAILABILITY_CHANNEL)
     if account.role == "psychologist":
@@ -329,6 +330,8 @@ async def _welcome(console: Console) -> None:
         # The frames this role may send, including those other packages registered: the console shows only
         # the buttons that will work.
         "actions": frames.types_for(account.role),
+        # The force's routing mode (pick or offer), and an operator's own status and capacity (operators.offers).
+        "team": await offers.team_state(state, account),
     })
     if account.role in ("operator", "supervisor") and account.force:
         for force in queues_of(account.force):
@@ -337,6 +340,9 @@ async def _welcome(console: Console) -> None:
     if account.role == "psychologist":
         for invitation in await invitations.pending(state):
             await console.send(invitation)
+    if account.role == "operator":
+        for offer in await offers.open_offers_for(state, account.id):
+            await console.send(offer)
     for conversation_id in await _open_conversations(state, account):
         await console.attach(conversation_id)
 

@@ -20,6 +20,11 @@ ERRORS = {
     "unknown_frame": "Cette action n'est pas reconnue. Rechargez la page si le problème continue.",
     "invalid_field": "Une information envoyée est incorrecte. Rechargez la page si le problème continue.",
     "internal": "Une erreur est survenue de notre côté. Réessayez dans un instant.",
+    "at_capacity": "Vous menez déjà autant de tchats que votre capacité le permet ({capacity}) : terminez-en un avant "
+                   "d'en prendre un autre.",
+    "target_at_capacity": "Ce ou cette collègue mène déjà autant de tchats que sa capacité le permet.",
+    "offer_mode": "Dans ce mode, les tchats sont proposés à tour de rôle : acceptez celui qui vous est proposé.",
+    "offer_gone": "Cette proposition n'est plus valable (délai dépassé ou la personne est partie).",
     "storage_unavailable": "Le service est momentanément surchargé. La console se reconnecte toute seule dans "
                            "quelques secondes.",
 }

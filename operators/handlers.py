@@ -7,7 +7,7 @@ from typing import Any
 from chat import conversations, protocol, store
 from chat.models import UNLOCATED
 from escalation import audit
-from operators import closing, frames, invitations, team, transfers
+from operators import closing, frames, invitations, offers, team, transfers
 from operators.console import Console, account_channel
 from operators.models import OUTCOMES
 from operators.stats.labels import SUBTYPES, valid_subtype
@@ -30,9 +30,11 @@ async def take(console: Console, fields: dict[str, Any]) -> None:
     if not force or conversation.force not in (force, UNLOCATED):  # sans localisation: either force takes it
         await console.error("forbidden", conversation_id)
         return
-    # The atomic conditional update decides between operators racing for the same tchat.
-    if not await conversations.take(console.state, conversation_id, console.account.id, force):
-        await console.error("already_taken", conversation_id)
+    # The atomic conditional update decides between operators racing for the same tchat, under the lock of this
+    # operator's row that keeps them within their capacity (operators.offers).
+    outcome, capacity = await offers.take(console.state, conversation_id, console.account, force)
+    if outcome != "taken":
+        await console.error(outcome, conversation_id, capacity=capacity)
         return
     await audit.record(console.state, actor=console.account.username, action="conversation.taken",
                        target=conversation_id)
@@ -136,3 +138,6 @@ frames.register("leave", invitations.handle_leave, roles=("psychologist",))
 frames.register("whisper", team.whisper, roles=READERS)
 frames.register("unwatch", team.unwatch, roles=("supervisor",))
 frames.register("help", team.ask_for_help, roles=OPERATOR)
+frames.register("accept_offer", offers.accept, roles=OPERATOR)
+frames.register("set_status", offers.set_status, roles=OPERATOR)
+frames.register("set_mode", offers.set_mode, roles=("supervisor",))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chat.db import Base, UTCDateTime, utcnow
@@ -39,6 +39,12 @@ class Account(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # How many tchats an operator answers at once (set by a supervisor of the force or an admin): about 4 is usual.
     capacity: Mapped[int] = mapped_column(Integer, default=DEFAULT_CAPACITY, server_default=str(DEFAULT_CAPACITY))
+    # What an operator says of themselves: available | paused | absent (operators.offers). Only « available »
+    # operators with a console open are offered tchats; three offers let lapse in a row set « absent ».
+    status: Mapped[str] = mapped_column(String(16), default="available", server_default="available")
+    lapses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # When the operator last got a tchat (take or accepted offer): ties in offer mode go to who waited longest.
+    last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class AccountSession(Base):
@@ -173,3 +179,38 @@ class Whisper(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (UniqueConstraint("conversation_id", "client_id", name="uq_whispers_conversation_client"),)
+
+
+class RoutingMode(Base):
+    """How a force's queue reaches its operators: ``pick`` (they take from the queue) or ``offer`` (each waiting
+    tchat is offered to one available operator in turn). A force without a row is in ``pick`` mode."""
+
+    __tablename__ = "routing_modes"
+
+    force: Mapped[str] = mapped_column(String(16), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(8))
+    changed_by: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Offer(Base):
+    """A waiting tchat offered to one operator, who accepts before ``expires_at`` or lets it lapse. The partial
+    unique indexes are the last word across processes: one open offer per tchat, one per operator."""
+
+    __tablename__ = "offers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | accepted | lapsed | withdrawn
+    offered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    __table_args__ = (
+        Index("uq_offers_open_conversation", "conversation_id", unique=True,
+              postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
+        Index("uq_offers_open_account", "account_id", unique=True,
+              postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
+        Index("ix_offers_status_expires", "status", "expires_at"),
+    )

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from chat.db import utcnow
 from chat.models import CATEGORIES, UNLOCATED, Conversation
 from chat.state import ChatState
-from operators import presence
+from operators import offers, presence
 from operators.models import Account
 
 # The live tchats listed for silent monitoring: a force rarely has more at once; beyond, the oldest first.
@@ -58,8 +58,9 @@ async def snapshot(state: ChatState, force: str) -> dict[str, Any]:
         queues.append({"category": category, "length": count,
                        "longest_wait": int((now - oldest).total_seconds()) if oldest is not None else 0})
     operators = [
-        {"username": a.username, "display_name": a.display_name, "load": load}
+        {"username": a.username, "display_name": a.display_name, "load": load, "capacity": a.capacity,
+         "status": a.status}
         for a, load in await presence.online(state.sessions, "operator", force)
     ]
     return {"type": "supervision", "force": force, "queues": queues, "operators": operators, "flagged": flagged,
-            "live": live}
+            "live": live, "mode": await offers.mode_of(state, force)}

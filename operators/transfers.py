@@ -11,7 +11,7 @@ from chat.db import single_read, utcnow
 from chat.models import FORCES, Conversation, Participant
 from chat.store import ConversationRow
 from escalation import audit
-from operators import accounts
+from operators import accounts, offers
 from operators.console import Console, account_channel
 from operators.models import Transfer
 
@@ -57,6 +57,11 @@ async def _to_operator(console: Console, conversation: ConversationRow, username
         return
     now = utcnow()
     async with console.state.sessions.begin() as session:
+        # The colleague's capacity is counted under the lock of their row, like a take (operators.offers).
+        capacity, load = await offers.lock_capacity(session, target.id)
+        if load >= capacity:
+            await console.error("target_at_capacity", conversation.id)
+            return
         moved = await session.execute(
             update(Conversation)
             .where(Conversation.id == conversation.id, Conversation.assigned_to == me.id,

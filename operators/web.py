@@ -8,7 +8,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from chat import hooks
-from operators import admin, console, directory, enrolment, handlers, invitations, location, pages, suggest
+from operators import admin, console, directory, enrolment, handlers, invitations, location, offers, pages, suggest
 from operators.roster import console_heartbeats
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -40,7 +40,7 @@ routes: list[BaseRoute] = [
 # Importing handlers registers the built-in frames; suggest registers the orientation cards.
 __all__ = ["handlers", "routes", "suggest"]
 
-background_tasks = [console_heartbeats, directory.directory_refresher]
+background_tasks = [console_heartbeats, directory.directory_refresher, offers.offer_sweeper]
 
 # The visitor is asked before a psychologist joins: their socket carries the question and their answer.
 hooks.visitor_frames["psychologist_answer"] = invitations.visitor_answer

@@ -12,7 +12,7 @@ from chat.db import create_cli_engine
 from pnav.registry import metadata
 
 OWN_TABLES = {"accounts", "account_sessions", "canned_answers", "psychologist_invitations", "conversation_transfers",
-              "account_links", "psychologist_hours", "local_service_overrides", "whispers",
+              "account_links", "psychologist_hours", "local_service_overrides", "whispers", "routing_modes", "offers",
               "closing_notes"}
 
 
