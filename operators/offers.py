@@ -8,7 +8,7 @@
   say they are available again. Manual takes are refused in this mode (``offer_mode``).
 
 Load = live tchats in charge + open offers; free capacity = capacity − load. PostgreSQL is the truth: a force's
-offers are made under a transaction-level advisory lock (one dispatcher per force at a time, across processes),
+offers are made under a transaction-level advisory lock (one dispatcher at a time, across processes),
 the operators' rows are locked while their load is counted (a take or a transfer locks the same row), and two
 partial unique indexes refuse a second open offer for a tchat or for an operator whatever happens. On SQLite the
 process's single connection serialises the same transactions. The 30 s timer is ``expires_at`` in the database:
@@ -53,8 +53,10 @@ MAX_LAPSES = 3
 # Every process sweeps once a second: an offer lapses at most a second late, and a tchat arriving in offer mode is
 # offered within a second. Each pass is a few indexed statements per force in offer mode.
 SWEEP_SECONDS = 1.0
-# PostgreSQL advisory lock keys of the dispatchers, one per force ("offr" + the force's rank).
-_LOCK_BASE = 0x6F666672
+# The PostgreSQL advisory lock key of the dispatchers ("offr"). One key for every force rather than one per force:
+# a tchat both forces may answer (a queue they share) is then never offered by two dispatchers at once, and offers
+# are made a few per second at most, so serialising them all costs nothing measurable.
+_LOCK_KEY = 0x6F666672
 # Never given a tchat: they waited longest of all.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -64,10 +66,10 @@ def team_channel(force: str) -> str:
     return f"team:{force}"
 
 
-async def _serialise(session: AsyncSession, force: str) -> None:
+async def _serialise(session: AsyncSession) -> None:
+    """One dispatcher at a time across processes, until the end of the transaction (SQLite: its single connection)."""
     if (await session.connection()).dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                              {"key": _LOCK_BASE + FORCES.index(force) + 1})
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
 
 
 async def mode_in(session: AsyncSession, force: str) -> str:
@@ -178,7 +180,7 @@ async def dispatch(state: ChatState, force: str) -> list[Made]:
     now = utcnow()
     made: list[Made] = []
     async with state.sessions.begin() as session:
-        await _serialise(session, force)
+        await _serialise(session)
         if await mode_in(session, force) != "offer":
             return []
         candidates = await _candidates(session, force, now)
@@ -363,7 +365,7 @@ async def set_mode(console: Console, fields: dict[str, Any]) -> None:
     state = console.state
     assert me.force is not None
     async with state.sessions.begin() as session:
-        await _serialise(session, me.force)
+        await _serialise(session)
         before = await mode_in(session, me.force)
         row = await session.get(RoutingMode, me.force)
         if row is None:

@@ -32,6 +32,8 @@ let psychologists = null; // { open, next, present }: operators see it before in
 let waitingCount = 0;
 const outbox = new Map(); // client_id -> send frame not yet acked (re-sent after a reconnect)
 const myWhispers = new Set(); // client_ids of the whispers this tab wrote: shown as « Vous »
+let team = { mode: "pick", status: "available", capacity: 0 }; // the force's routing mode, one's status and capacity
+let offer = null; // the open offer shown to this operator: { frame, timer }
 const baseTitle = document.title;
 
 function el(tag, className, text) {
@@ -93,6 +95,26 @@ const handlers = {
     }
     for (const pending of outbox.values()) send(pending);
     if (frame.psychologists) handlers.psychologists(frame.psychologists);
+    if (frame.team) applyTeam(frame.team);
+  },
+  offer: showOffer,
+  offer_gone(frame) {
+    if (!offer || offer.frame.offer !== frame.offer) return;
+    hideOffer();
+    if (frame.reason === "lapsed") notice("La proposition a expiré : elle passe à un·e collègue.");
+    else if (frame.reason === "withdrawn" || frame.reason === "gone") notice("Cette proposition n'est plus valable.");
+  },
+  status(frame) {
+    applyTeam({ status: frame.status });
+    if (frame.reason === "lapses") {
+      const text = "Vous avez laissé passer trois propositions : votre statut est « Absent·e ». Choisissez « Disponible » pour en recevoir de nouveau.";
+      notice(text);
+      announce(text);
+    }
+  },
+  routing_mode(frame) {
+    applyTeam({ mode: frame.mode });
+    announce(frame.mode === "offer" ? "Les tchats sont maintenant proposés à tour de rôle." : "Les tchats se prennent maintenant dans la file.");
   },
   psychologists(frame) {
     psychologists = { open: Boolean(frame.open), next: frame.next || "", present: Number(frame.present) || 0 };
@@ -266,6 +288,9 @@ function renderQueues() {
   const list = document.getElementById("queue-list");
   if (!list) return;
   list.replaceChildren();
+  if (ROLE === "operator" && team.mode === "offer") {
+    list.append(el("p", "queue-mode", "Distribution par proposition : les personnes qui attendent vous sont proposées à tour de rôle."));
+  }
   for (const category of Object.keys(CATEGORIES)) {
     const items = queueItems(category);
     const block = el("div", "queue");
@@ -283,7 +308,7 @@ function renderQueues() {
         item.wrote ? "a déjà écrit" : "n'a pas encore écrit"));
       li.append(el("span", "queue-wait", `Attend depuis ${waited(item.queued_at)}`));
       li.append(el("span", "queue-place", placeOf(item)));
-      if (ROLE === "operator") {
+      if (ROLE === "operator" && team.mode !== "offer") {
         const button = el("button", "fr-btn fr-btn--sm queue-take", "Prendre en charge");
         button.type = "button";
         button.addEventListener("click", () => {
@@ -817,8 +842,9 @@ function renderSupervision(frame) {
   }
   const ops = document.getElementById("sup-operators");
   ops.replaceChildren(...(frame.operators.length
-    ? frame.operators.map((o) => el("li", "", `${o.display_name} — ${o.load} tchat(s) en cours`))
+    ? frame.operators.map((o) => el("li", "sup-operator", `${o.display_name} — ${STATUS_LABELS[o.status] || o.status || ""} — ${o.load}/${o.capacity} tchat(s)`))
     : [el("li", "", "Aucun opérateur connecté.")]));
+  if (frame.mode) applyTeam({ mode: frame.mode });
   renderLive(frame.live || []);
   const flagged = document.getElementById("sup-flagged");
   flagged.replaceChildren(...(frame.flagged.length
@@ -832,6 +858,74 @@ function renderSupervision(frame) {
       return li;
     })
     : [el("li", "", "Aucun tchat signalé.")]));
+}
+
+// ---- fair load: status, capacity, routing mode and offers (issue 21) ------------------------------------------
+
+const STATUS_LABELS = { available: "disponible", paused: "en pause", absent: "absent·e" };
+const MODE_LABELS = { pick: "prise en charge libre", offer: "proposition à tour de rôle" };
+
+function applyTeam(update) {
+  const modeChanged = update.mode !== undefined && update.mode !== team.mode;
+  team = { ...team, ...update };
+  const select = document.getElementById("my-status");
+  if (select && team.status) select.value = team.status;
+  const info = document.getElementById("team-info");
+  if (info) {
+    info.textContent = `Capacité : ${team.capacity} tchats en même temps · Distribution : ${MODE_LABELS[team.mode] || team.mode}`
+      + (team.mode === "offer" ? " (les personnes vous sont proposées, 30 s pour accepter)." : ".");
+  }
+  const current = document.getElementById("mode-current");
+  if (current) {
+    current.textContent = `Mode actuel : ${MODE_LABELS[team.mode] || team.mode}.`;
+    const radio = document.getElementById(`mode-${team.mode}`);
+    if (radio && modeChanged) radio.checked = true;
+    if (radio && !document.querySelector("#mode-form input:checked")) radio.checked = true;
+  }
+  if (modeChanged) renderQueues();
+}
+
+function showOffer(frame) {
+  hideOffer();
+  const box = document.getElementById("offer");
+  if (!box) return;
+  const flags = [frame.emergency ? "URGENCE" : "", frame.minor ? "concerne un mineur" : ""].filter(Boolean).join(", ");
+  document.getElementById("offer-text").textContent =
+    `${CATEGORIES[frame.category] || ""} — ${REQUESTERS[frame.role] || ""}, ${frame.commune || ""} (${frame.department}), attend depuis ${waited(frame.queued_at)}${flags ? ` — ${flags}` : ""}.`;
+  const countdown = document.getElementById("offer-countdown");
+  const tick = () => {
+    const left = Math.max(0, Math.ceil((Date.parse(frame.expires_at) - Date.now()) / 1000));
+    countdown.textContent = `Il vous reste ${left} s pour accepter.`;
+  };
+  tick();
+  offer = { frame, timer: setInterval(tick, 1000) };
+  box.hidden = false;
+  chime();
+  announce(`Une personne vous est proposée : ${CATEGORIES[frame.category] || ""}. Vous avez ${frame.seconds} secondes pour accepter.`);
+  if (document.hidden) notifyWaiting({ category: frame.category, role: frame.role });
+}
+
+function hideOffer() {
+  if (offer) clearInterval(offer.timer);
+  offer = null;
+  const box = document.getElementById("offer");
+  if (box) box.hidden = true;
+}
+
+function wireTeam() {
+  document.getElementById("offer-accept")?.addEventListener("click", () => {
+    if (!offer) return;
+    pendingTake = offer.frame.conversation;
+    send({ type: "accept_offer", offer: offer.frame.offer });
+  });
+  document.getElementById("my-status")?.addEventListener("change", (event) => {
+    send({ type: "set_status", status: event.target.value });
+  });
+  document.getElementById("mode-form")?.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const chosen = event.target.querySelector("input[name=mode]:checked");
+    if (chosen) send({ type: "set_mode", mode: chosen.value });
+  });
 }
 
 // ---- a supervisor at the operator's side: whispers, silent reading, help (issue 21) -----------------------------
@@ -1097,4 +1191,5 @@ setInterval(renderQueues, QUEUE_TICK_MS);
 renderQueues();
 wireTabKeys();
 wireTools();
+wireTeam();
 connect();

@@ -183,6 +183,9 @@ async def test_frames_by_role(staff_live: LiveServer) -> None:
             "whisper": {"type": "whisper", "conversation": conversation, "client_id": "w", "body": "Entre nous"},
             "help": {"type": "help", "conversation": conversation},
             "unwatch": {"type": "unwatch", "conversation": conversation},
+            "accept_offer": {"type": "accept_offer", "offer": "aucune"},
+            "set_status": {"type": "set_status", "status": "paused"},
+            "set_mode": {"type": "set_mode", "mode": "offer"},
         }
 
     # Refusals that must hold: (who, frame, conversation). Queue takes across forces, and every action on a tchat
@@ -204,6 +207,9 @@ async def test_frames_by_role(staff_live: LiveServer) -> None:
     refused += [(who, "help", t) for who in ("op_police_other", "op_gendarmerie", "psy_invited", "sup_police")]
     refused += [("op_police", "whisper", g), ("op_police", "help", g), ("sup_gendarmerie", "unwatch", t),
                 ("op_police", "unwatch", t), ("psy_invited", "unwatch", t)]
+    # Offers are accepted and statuses set by operators only; the routing mode is a supervisor's.
+    refused += [(who, kind, t) for who in ("psy_invited", "sup_police") for kind in ("accept_offer", "set_status")]
+    refused += [(who, "set_mode", t) for who in ("op_police", "psy_invited")]
     mismatches = []
     for who, kind, conversation in refused:
         await consoles[who].send(frames_for(conversation)[kind])

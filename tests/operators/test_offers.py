@@ -109,7 +109,9 @@ async def test_a_lapsed_offer_goes_to_the_next_and_three_lapses_mean_absent(staf
     by_name = {"agent.un": first, "agent.deux": second}
     winner = (await audited_first_offer(staff_live))
     other = "agent.deux" if winner == "agent.un" else "agent.un"
-    await by_name[winner].expect("offer", conversation=tchat)
+    mine = await by_name[winner].expect("offer", conversation=tchat)
+    await by_name[other].send({"type": "accept_offer", "offer": mine["offer"]})  # not theirs to accept
+    assert (await by_name[other].expect("error"))["code"] == "offer_gone"
     await expire_open_offers(staff_live)
     assert (await by_name[winner].expect("offer_gone", 5))["reason"] == "lapsed"
     assert (await by_name[other].expect("offer", 5))["conversation"] == tchat
