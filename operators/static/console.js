@@ -138,6 +138,7 @@ const handlers = {
     if (typeof frame.visitor_connected === "boolean") setPresence(chat, frame.visitor_connected);
     if (pendingTake === frame.conversation || active === null) select(chat.id);
     pendingTake = null;
+    renderLive(liveItems);
   },
   released(frame) {
     const chat = chats.get(frame.conversation);
@@ -374,6 +375,7 @@ function removeChat(chat) {
   chat.node.remove();
   chat.tab.remove();
   chats.delete(chat.id);
+  renderLive(liveItems);
   if (active === chat.id) {
     active = null;
     const next = chats.keys().next();
@@ -930,9 +932,12 @@ function wireTeam() {
 
 // ---- a supervisor at the operator's side: whispers, silent reading, help (issue 21) -----------------------------
 
+let liveItems = []; // the last live view's tchats: redrawn when one is opened or closed here
+
 function renderLive(items) {
   const list = document.getElementById("sup-live");
   if (!list) return;
+  liveItems = items;
   list.replaceChildren(...(items.length
     ? items.map((t) => {
       const flags = [t.emergency ? "URGENCE" : "", t.minor ? "Mineur" : ""].filter(Boolean).join(" ");
