@@ -30,6 +30,7 @@ COOKIE = "pnav_link_csrf"
 MAX_FIELD = 256
 GONE = ("Ce lien n'est plus valable : il a déjà servi, il a expiré ou un lien plus récent l'a remplacé. "
         "Demandez-en un nouveau à votre superviseur·e ou à l'administration.")
+EXPIRED = "Cette page a expiré. Rouvrez le lien que vous avez reçu et recommencez."
 MISMATCH = "Les deux mots de passe ne sont pas identiques."
 BAD_CODE = "Ce code ne correspond pas. Vérifiez l'heure de votre téléphone et saisissez le code affiché maintenant."
 BAD_PASSWORD = "Mot de passe ou code incorrect."  # noqa: S105 - a French error message
@@ -88,12 +89,12 @@ async def link_submit(request: Request) -> Response:
     state = state_of(request)
     form = await request.form(max_files=0, max_fields=8)
     field = {k: str(form.get(k, ""))[:MAX_FIELD] for k in ("csrf", "step", "password", "confirm", "totp")}
+    # The form's token first: a cross-site or replayed post learns nothing, not even whether the link exists.
+    if not csrf.check_login_token(state.settings.secret_key, request.cookies.get(COOKIE), field["csrf"]):
+        return _page(request, {"step": "gone", "message": EXPIRED, "heading": "Page expirée"}, 400)
     found = await links.find(state.sessions, str(request.path_params["token"]))
     if found is None:
         return _page(request, {"step": "gone", "message": GONE}, 410)
-    if not csrf.check_login_token(state.settings.secret_key, request.cookies.get(COOKIE), field["csrf"]):
-        return _page(request, {"step": _first_step(found), "account": found.account, "purpose": found.link.purpose,
-                               "error": "La page a expiré. Merci de recommencer."}, 400)
     account, purpose, step = found.account, found.link.purpose, field["step"]
     again = {"step": _first_step(found), "account": account, "purpose": purpose}
     if _locked(account):

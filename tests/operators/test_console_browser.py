@@ -121,7 +121,7 @@ async def test_supervisor_watches_a_flagged_tchat(browser: Browser, server: Live
 
     watch = await sign_in(desks[1], server, chief, errors)
     await expect(watch.locator("#sup-queues")).to_contain_text("Violences conjugales")
-    await expect(watch.locator("#sup-operators")).to_contain_text("Agent.Onglets — 2 tchat(s) en cours")
+    await expect(watch.locator("#sup-operators")).to_contain_text("Agent.Onglets — disponible — 2/4 tchat(s)")
     flagged = watch.locator(".sup-flagged")
     await expect(flagged).to_contain_text("URGENCE")
     await expect(watch.locator(f'.queue-item[data-conversation="{waiting["id"]}"]')).to_be_visible()
