@@ -21,7 +21,7 @@ from operators import access, accounts, directory, links, office_hours, sessions
 from operators.models import MAX_CAPACITY, Account
 from operators.permissions import ADMINISTRATORS, assignable_forces, assignable_roles, manages, may_edit_directory
 from operators.stats.labels import FORCE_LABELS
-from routing.search import search
+from routing.service_search import search as search_services
 
 ROLE_LABELS = {"operator": "Opérateur·rice", "psychologist": "Psychologue", "supervisor": "Superviseur·e",
                "local_service": "Service local", "admin": "Administration"}
@@ -239,7 +239,7 @@ async def services_page(request: Request) -> Response:
     if isinstance(signed, Response):
         return signed
     query = request.query_params.get("q", "")[:100]
-    found = search(query)[:MAX_RESULTS] if query.strip() else []
+    found = search_services(query)[:MAX_RESULTS] if query.strip() else []
     results = [e for e in (directory.entry(f.service.id) for f in found) if e is not None]
     return templates.TemplateResponse(request, "operators/admin/services.html", _base(
         request, signed, query=query, results=results))

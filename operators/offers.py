@@ -244,14 +244,15 @@ async def accept(console: Console, fields: dict[str, Any]) -> None:
             update(Offer).where(Offer.id == offer_id, Offer.account_id == me.id, Offer.status == "open",
                                 Offer.expires_at > now)
             .values(status="accepted", answered_at=now).returning(Offer.conversation_id))).first()
-        conversation_id = won[0] if won else None
+        conversation_id: str | None = won[0] if won else None
         # The operator's force: a tchat waiting sans localisation becomes theirs, as with a take.
         force = me.force or ""
-        joined = await store.take_in(session, conversation_id, me.id, force, _joined(force)) if conversation_id \
-            else None
-        if joined is None:
-            if conversation_id is not None:  # the visitor left meanwhile: the offer is void
+        joined = None
+        if conversation_id is not None:
+            joined = await store.take_in(session, conversation_id, me.id, force, _joined(force))
+            if joined is None:  # the visitor left meanwhile: the offer is void
                 await session.execute(update(Offer).where(Offer.id == offer_id).values(status="withdrawn"))
+        if conversation_id is None or joined is None:
             taken = False
         else:
             await session.execute(update(Account).where(Account.id == me.id).values(lapses=0, last_assigned_at=now))

@@ -18,7 +18,7 @@ DELEGATED: dict[str, tuple[str, str, str]] = {
     "purge": ("escalation.cli", "main_purge", "delete what is past its retention period"),
     "escalation": ("escalation.cli", "main_escalation", "identity lifting (escalation unseal …)"),
     "opendata": ("operators.stats.opendata", "main_opendata", "export aggregated open data (opendata export …)"),
-    "services": ("routing.search", "main_services", "find local-service ids (services search QUERY)"),
+    "services": ("routing.service_search", "main_services", "find local-service ids (services search QUERY)"),
 }
 
 
