@@ -149,6 +149,24 @@ DOCUMENT: dict[str, Any] = {
                               **_errors(400, 413, 422)},
             }
         },
+        "/api/v1/feedback": {
+            "post": {
+                "operationId": "giveFeedback",
+                "summary": "Avis anonyme après le tchat (une fois, avec le jeton, tant qu'il ouvre encore le tchat)",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["token", "score"],
+                    "properties": {"token": {"type": "string"}, "score": {"enum": [1, 2, 3, 4, 5]},
+                                   "comment": {"type": "string", "maxLength": 500}},
+                }}}},
+                "responses": {
+                    "201": _json({"type": "object", "required": ["status"],
+                                  "properties": {"status": {"const": "recorded"}}}, "Avis enregistré"),
+                    "401": _json(_ERROR, "Jeton inconnu, ou délai dépassé après la fin du tchat"),
+                    "409": _json(_ERROR, "Tchat pas encore terminé, ou avis déjà donné"),
+                    **_errors(400, 413, 415, 422),
+                },
+            }
+        },
         "/api/v1/openapi.json": {
             "get": {
                 "operationId": "openapi",
