@@ -289,6 +289,9 @@ function renderQueues() {
   const list = document.getElementById("queue-list");
   if (!list) return;
   list.replaceChildren();
+  // How many queue snapshots arrived: a new person is news only in a queue whose first snapshot is in (tests wait
+  // for it before a tchat starts, instead of racing the console's welcome).
+  list.dataset.snapshots = String(queues.size);
   if (ROLE === "operator" && team.mode === "offer") {
     list.append(el("p", "queue-mode", "Distribution par proposition : les personnes qui attendent vous sont proposées à tour de rôle."));
   }

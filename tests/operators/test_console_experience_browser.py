@@ -151,6 +151,8 @@ async def test_someone_waiting_changes_the_title_chimes_and_notifies_without_the
     await desk.add_init_script(SPIES)
     operator = await sign_in(desk, server, officer)
     await expect(operator).to_have_title(re.compile(r"^Console"))
+    # Every queue's first snapshot is in (its force's three and the three sans localisation): what arrives next is news.
+    await expect(operator.locator("#queue-list")).to_have_attribute("data-snapshots", "6")
     await operator.evaluate("window.__hidden = true")
 
     words = "Il m'a frappée hier soir, je suis chez ma sœur"
