@@ -21,6 +21,10 @@ if (section && pending && typeof pending.token === "string") {
   const form = document.getElementById("avis-form");
   const error = document.getElementById("avis-note-erreur");
   const button = document.getElementById("avis-envoyer");
+  // An answer chosen: the reminder to choose one has done its job.
+  for (const radio of form.querySelectorAll("input[name=score]")) {
+    radio.addEventListener("change", () => { error.hidden = true; });
+  }
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const chosen = form.querySelector("input[name=score]:checked");
