@@ -56,7 +56,7 @@ class StoredMessage:
         if self.kind == "card":
             card = json.loads(self.body)
             return {"type": "card", "seq": self.seq, "author": self.author, "at": at, **card}
-        if self.kind == "event":
+        if self.kind in ("event", "attachment"):  # an attachment's body is its frame (chat.attachments.store)
             return {**json.loads(self.body), "seq": self.seq, "at": at}
         frame: dict[str, object] = {"type": "message", "seq": self.seq, "author": self.author, "body": self.body,
                                      "at": at}

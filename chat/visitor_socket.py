@@ -53,7 +53,7 @@ TYPING_INTERVAL = 2.0
 # that the socket is still read (and the transport's keepalive pongs with it) whatever the client does.
 MAX_PENDING_FRAMES = 32
 # Frames of the transcript (they carry a seq); and the other conversation frames a visitor receives.
-TRANSCRIPT = frozenset(("message", "card", *store.EVENT_KINDS))
+TRANSCRIPT = frozenset(("message", "card", "attachment", *store.EVENT_KINDS))
 FORWARDED = frozenset((*store.EVENT_KINDS, "closed", "flags"))
 
 LINK_EXPIRED = (

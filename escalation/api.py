@@ -27,6 +27,8 @@ TOO_MANY = "Trop d'essais en peu de temps. Patientez quelques minutes avant de s
 # never stopped; a guesser gets under 9,000 tries a day per address against 2^100 possible codes.
 FOLLOWUP_RATE, FOLLOWUP_BURST = 0.1, 10.0
 _LIMITER = "escalation.followup_limiter"
+# The ids of the documents ticked on the consent form: never more than the files a tchat may hold.
+MAX_DOCUMENTS = 100
 
 
 async def _conversation(state: ChatState, data: dict[str, Any]) -> store.ConversationRow:
@@ -53,8 +55,12 @@ async def consent(request: Request) -> Response:
                        field="consent_version")
     proposal = data.get("proposal")
     details = contact.parse(data)
+    chosen = data.get("attachments", [])
+    if not isinstance(chosen, list) or len(chosen) > MAX_DOCUMENTS or not all(
+            isinstance(i, str) and i.isalnum() and len(i) <= 32 for i in chosen):
+        raise ApiError(422, "unknown_attachment", signalements.UNKNOWN_DOCUMENT, field="attachments")
     created = await signalements.accept(state, conversation, details, version,
-                                        proposal if isinstance(proposal, str) else None)
+                                        proposal if isinstance(proposal, str) else None, chosen)
     service = created.service
     return JSONResponse({
         "followup_code": created.code,
@@ -95,10 +101,15 @@ def _peer_key(state: ChatState, request: Request) -> str:
     return hmac.new(state.settings.secret_key.encode(), b"followup:" + address.encode(), hashlib.sha256).hexdigest()
 
 
+def allow_followup(state: ChatState, request: Request) -> bool:
+    """Follow-up code attempts per source (look-ups and document additions alike)."""
+    return _limiter(state).allow(_peer_key(state, request))
+
+
 async def followup(request: Request) -> Response:
     """``GET /api/v1/followup/{code}``: the status history, nothing personal; unknown codes and guessing refused."""
     state = state_of(request)
-    if not _limiter(state).allow(_peer_key(state, request)):
+    if not allow_followup(state, request):
         raise ApiError(429, "rate_limited", TOO_MANY)
     canonical = codes.normalise(str(request.path_params.get("code", ""))[:64])
     found = await signalements.followup(state.sessions, codes.hash_code(canonical)) if canonical else None

@@ -64,9 +64,15 @@ def consent_text(service: routing.LocalService, retention_days: int) -> str:
     return CONSENT_TEXT.format(service=service_label(service), days=retention_days)
 
 
+DOCUMENTS_TEXT = ("Les originaux, tels que vous les avez envoyés, de ceux que vous cochez ci-dessous : le service "
+                  "pourra les télécharger, et leur empreinte correspondra à votre reçu.")
+DOCUMENTS_HINT = "Décochez ceux que vous ne voulez pas transmettre. Ils restent alors sous scellés, sans être transmis."
+
+
 def consent_request(proposal_id: str, conversation: ConversationRow, summary: str, service: routing.LocalService,
-                    retention_days: int) -> dict[str, Any]:
-    """The frame the visitor's page draws as a consent form: exactly what is sent, to whom, why, and the fields."""
+                    retention_days: int, documents: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The frame the visitor's page draws as a consent form: exactly what is sent, to whom, why, and the fields.
+    ``documents``: the files attached in the tchat, each of which the visitor may untick."""
     flags = [label for on, label in ((conversation.emergency, "Situation d'urgence"),
                                      (conversation.minor, "Concerne une personne mineure")) if on]
     sent = [
@@ -77,6 +83,8 @@ def consent_request(proposal_id: str, conversation: ConversationRow, summary: st
     ]
     if flags:
         sent.append({"label": "Signalé comme", "value": ", ".join(flags)})
+    if documents:
+        sent.append({"label": "Documents", "value": DOCUMENTS_TEXT})
     return {
         "type": "consent_request",
         "proposal": proposal_id,
@@ -91,6 +99,9 @@ def consent_request(proposal_id: str, conversation: ConversationRow, summary: st
         "consent_version": CONSENT_VERSION,
         "consent_text": consent_text(service, retention_days),
         "fields": FIELDS,
+        # Each listed file is sent only if it is still ticked (``attachments``: the ids of the ticked ones).
+        "documents": documents or [],
+        "documents_hint": DOCUMENTS_HINT,
         "submit": {"method": "POST", "url": "/api/v1/signalements"},
         "refuse": {"method": "POST", "url": "/api/v1/signalements/refuse"},
     }

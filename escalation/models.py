@@ -1,5 +1,5 @@
-"""Signalements and their status history, proposals awaiting consent, sealed identities, lifting requests,
-the audit log and the webhook outbox."""
+"""Signalements and their status history and documents, proposals awaiting consent, sealed identities, lifting
+requests, the audit log and the webhook outbox."""
 
 from __future__ import annotations
 
@@ -130,6 +130,19 @@ class AuditEvent(Base):
     # Unique: two writers that read the same head cannot both append after it; the loser retries.
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class SignalementAttachment(Base):
+    """A file the visitor chose to hand over with her signalement (on the consent form, or later from /suivi): the
+    local service downloads its original. The attachment row and its sealed bytes belong to ``chat.attachments``."""
+
+    __tablename__ = "signalement_attachments"
+
+    signalement_id: Mapped[str] = mapped_column(ForeignKey("signalements.id", ondelete="CASCADE"), primary_key=True)
+    attachment_id: Mapped[str] = mapped_column(ForeignKey("attachments.id", ondelete="CASCADE"), primary_key=True,
+                                               index=True)
+    source: Mapped[str] = mapped_column(String(8))  # consent | followup
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class WebhookDelivery(Base):

@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 import routing
 from chat.state import state_of
 from chat.templating import templates
-from escalation import inbox, lifting
+from escalation import documents, inbox, lifting
 from escalation.signalements import REPEATABLE_STEPS, SERVICE_STEPS, STATUS_LABELS
 from operators import access
 from operators.stats.labels import SIGNALEMENT_STATUS_LABELS
@@ -36,6 +36,13 @@ STEP_ERRORS = {
 def tel(phone: str | None) -> str:
     """A ``tel:`` target from a number as people write it (« 06 12 34 56 78 », « +33 (0)6… »): digits and +."""
     return "".join(ch for ch in phone or "" if ch.isdigit() or ch == "+")
+
+
+def human_size(size: int) -> str:
+    """« 245 Ko », « 3,4 Mo »: how a file's weight reads in French."""
+    if size < 1024 * 1024:
+        return f"{max(1, round(size / 1024))} Ko"
+    return f"{size / (1024 * 1024):.1f} Mo".replace(".", ",")
 
 
 def local_time(value: datetime | None) -> str:
@@ -71,6 +78,7 @@ async def signalement_page(request: Request) -> Response:
             "account": signed.account, "csrf": access.csrf_token(request, signed)}, status_code=404)
     contact = await inbox.read_contact(state, signed.account, signalement)
     history = await inbox.history(state.sessions, signalement.id)
+    handed = await documents.of_signalement(state.sessions, signalement.id)
     done = {event.status for event in history}
     steps = [s for s in SERVICE_STEPS if s not in done or s in REPEATABLE_STEPS]
     return templates.TemplateResponse(request, "escalation/signalement.html", {
@@ -81,6 +89,7 @@ async def signalement_page(request: Request) -> Response:
         "steps": steps if signalement.status != "closed" else [], "max_note": inbox.MAX_NOTE_CHARS,
         "may_update": inbox.may_update(signed.account, signalement),
         "error": STEP_ERRORS.get(request.query_params.get("erreur", "")),
+        "documents": handed, "size": human_size,
     }, headers={"Cache-Control": "no-store"})
 
 

@@ -10,6 +10,9 @@
   (Paris) is before the conversation retention's cutoff is deleted; its score stays for statistics.
 - Closed signalements older than their retention lose their contact details, account of facts and follow-up
   code; their category, service, commune, flags and status history stay for statistics.
+- Attachments go with their tchat — their sealed original and preview, their name and digest — except those a
+  signalement still holds (the visitor handed them over), which go with that signalement. Their type, size and
+  dates stay for statistics.
 """
 
 from __future__ import annotations
@@ -24,13 +27,22 @@ from sqlalchemy import delete, exists, select, update
 from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chat.attachments import store as attachments
+from chat.attachments.models import Attachment
 from chat.db import long_running, utcnow
 from chat.feedback import paris_day
 from chat.models import Conversation, Feedback, Message
 from chat.state import ChatState
 from escalation import audit, config
 from escalation.config import EscalationConfig
-from escalation.models import LiftingRequest, Proposal, SealedIdentity, Signalement, StatusEvent
+from escalation.models import (
+    LiftingRequest,
+    Proposal,
+    SealedIdentity,
+    Signalement,
+    SignalementAttachment,
+    StatusEvent,
+)
 
 log = logging.getLogger("pnav.escalation.purge")
 
@@ -54,6 +66,8 @@ class Purged:
     signalements: int
     # Free texts of feedback: last, with a default, so that older callers building a Purged keep working.
     feedback_comments: int = 0
+    # Attachments whose sealed bytes, name and digest went (issue 20).
+    attachments: int = 0
 
 
 async def _purge_conversations(session: AsyncSession, cutoff: datetime) -> tuple[int, int]:
@@ -111,6 +125,16 @@ async def _purge_signalements(session: AsyncSession, cutoff: datetime, now: date
     return _rows(result)
 
 
+async def _purge_attachments(session: AsyncSession, now: datetime) -> int:
+    """Files of purged tchats that no signalement still holds (one not purged yet)."""
+    held = exists().where(SignalementAttachment.attachment_id == Attachment.id,
+                          SignalementAttachment.signalement_id == Signalement.id, Signalement.purged_at.is_(None))
+    tchat_gone = exists().where(Conversation.id == Attachment.conversation_id,
+                                Conversation.token_hash.startswith(PURGED_MARKER))
+    ids = list(await session.scalars(select(Attachment.id).where(Attachment.purged_at.is_(None), tchat_gone, ~held)))
+    return await attachments.purge(session, ids, now)
+
+
 async def run(sessions: async_sessionmaker[AsyncSession], cfg: EscalationConfig, *, actor: str = "system",
               now: datetime | None = None) -> Purged:
     """One purge pass in one transaction, recorded in the audit log with its counts."""
@@ -120,7 +144,8 @@ async def run(sessions: async_sessionmaker[AsyncSession], cfg: EscalationConfig,
         sealed = await _purge_sealed(session, now - timedelta(days=cfg.sealed_days))
         signalements = await _purge_signalements(session, now - timedelta(days=cfg.signalement_days), now)
         comments = await _purge_feedback(session, now - timedelta(days=cfg.conversation_days))
-        purged = Purged(conversations, messages, sealed, signalements, comments)
+        files = await _purge_attachments(session, now)
+        purged = Purged(conversations, messages, sealed, signalements, comments, files)
         await audit.record(session, actor=actor, action="retention.purge", target="",
                            details={**asdict(purged), "conversation_days": cfg.conversation_days,
                                     "sealed_days": cfg.sealed_days, "signalement_days": cfg.signalement_days})

@@ -13,13 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import routing
 from chat import conversations, store
+from chat.attachments import store as attachments
 from chat.db import utcnow
 from chat.errors import ApiError
 from chat.state import ChatState
 from chat.store import ConversationRow
 from escalation import audit, codes, config, consent, crypto, webhooks
 from escalation.contact import ContactDetails
-from escalation.models import SIGNALEMENT_STATUSES, Proposal, Signalement, StatusEvent
+from escalation.models import SIGNALEMENT_STATUSES, Proposal, Signalement, SignalementAttachment, StatusEvent
 
 STATUS_LABELS = {
     "transmitted": "Signalement transmis au service compétent",
@@ -75,7 +76,8 @@ async def propose(state: ChatState, conversation: ConversationRow, *, account_id
     proposal = Proposal(id=secrets.token_hex(16), conversation_id=conversation.id, proposed_by=account_id,
                         summary=summary, service_id=service.id, consent_version=consent.CONSENT_VERSION,
                         state="pending", created_at=utcnow())
-    frame = consent.consent_request(proposal.id, conversation, summary, service, cfg.signalement_days)
+    frame = consent.consent_request(proposal.id, conversation, summary, service, cfg.signalement_days,
+                                    await documents(state, conversation.id))
     async with state.sessions.begin() as session:
         await session.execute(update(Proposal).where(Proposal.conversation_id == conversation.id,
                                                      Proposal.state == "pending").values(state="superseded"))
@@ -106,7 +108,25 @@ async def pending_frame(state: ChatState, conversation: ConversationRow) -> dict
     if proposal is None or service is None:
         return None
     return consent.consent_request(proposal.id, conversation, proposal.summary, service,
-                                   config.of(state).signalement_days)
+                                   config.of(state).signalement_days, await documents(state, conversation.id))
+
+
+async def documents(state: ChatState, conversation_id: str) -> list[dict[str, Any]]:
+    """The files attached in the tchat, as the consent form lists them (name, type, size, receipt)."""
+    return [a.listed() for a in await attachments.of_conversation(state.sessions, conversation_id, source="tchat")]
+
+
+UNKNOWN_DOCUMENT = "Un des documents cochés n'appartient pas à cette conversation. Rechargez la page puis réessayez."
+
+
+async def _chosen_documents(session: AsyncSession, conversation: ConversationRow, ids: list[str]) -> list[str]:
+    """The ids the visitor left ticked, each an attachment of this tchat still held; ApiError otherwise."""
+    wanted = list(dict.fromkeys(ids))
+    found = [a for a in await attachments.of_ids(session, wanted)
+             if a.conversation_id == conversation.id and a.source == "tchat" and not a.purged]
+    if len(found) != len(wanted):
+        raise ApiError(422, "unknown_attachment", UNKNOWN_DOCUMENT, field="attachments")
+    return [a.id for a in found]
 
 
 @dataclass(frozen=True)
@@ -117,11 +137,12 @@ class Created:
 
 
 async def accept(state: ChatState, conversation: ConversationRow, details: ContactDetails, version: str,
-                 proposal_id: str | None = None) -> Created:
+                 proposal_id: str | None = None, attachment_ids: list[str] | None = None) -> Created:
     """The visitor consented: create the signalement for the proposal's service; the code is returned once.
 
     ``proposal_id`` (sent by the form) must name the pending proposal: consent given to a text the operator has
-    since replaced is not applied to the new one."""
+    since replaced is not applied to the new one. ``attachment_ids``: the documents she left ticked (none when
+    absent: a file goes to the service only if she chose it)."""
     proposal = await pending_proposal(state.sessions, conversation)
     if proposal is None:
         raise ApiError(409, "no_pending_proposal", NO_PROPOSAL)
@@ -150,13 +171,17 @@ async def accept(state: ChatState, conversation: ConversationRow, details: Conta
                                     .values(state="consented", answered_at=now).returning(Proposal.id))
         if won.first() is None:
             raise ApiError(409, "already_answered", ALREADY)
+        chosen = await _chosen_documents(session, conversation, attachment_ids or [])
         session.add(signalement)
         await session.flush()
         session.add(StatusEvent(signalement_id=signalement_id, status="transmitted", at=now))
+        for attachment_id in chosen:
+            session.add(SignalementAttachment(signalement_id=signalement_id, attachment_id=attachment_id,
+                                              source="consent", added_at=now))
         webhooks.enqueue(session, cfg, signalement, "signalement.created")
         await audit.record(session, actor="visitor", action="signalement.created", target=signalement_id,
                            details={"conversation": conversation.id, "service": service.id,
-                                    "consent_version": proposal.consent_version})
+                                    "consent_version": proposal.consent_version, "documents": len(chosen)})
         result = await _answer(session, conversation, {"type": "consent_result", "proposal": proposal.id,
                                                         "accepted": True, "service": service.name})
     await conversations.publish(state, conversation.id, result)
@@ -195,9 +220,15 @@ async def followup(sessions: async_sessionmaker[AsyncSession], code_hash: str) -
                                        .order_by(StatusEvent.at, StatusEvent.id))
         history = [{"status": e.status, "label": STATUS_LABELS.get(e.status, e.status), "at": iso(e.at)}
                    for e in events]
+        ids = list(await session.scalars(select(SignalementAttachment.attachment_id)
+                                         .where(SignalementAttachment.signalement_id == signalement.id)))
+        handed = [a.listed() for a in await attachments.of_ids(session, ids) if not a.purged]
     found: dict[str, Any] = {"status": signalement.status,
                              "label": STATUS_LABELS.get(signalement.status, signalement.status),
-                             "updated_at": iso(signalement.updated_at), "history": history}
+                             "updated_at": iso(signalement.updated_at), "history": history,
+                             # What the service received, with the receipts: the visitor compares them with hers.
+                             "documents": handed,
+                             "documents_open": signalement.status != "closed" and signalement.purged_at is None}
     if signalement.status == "unreachable":
         service = routing.local_service_by_id(signalement.service_id)
         found["advice"] = {"title": STATUS_LABELS["unreachable"], "text": UNREACHABLE_ADVICE,

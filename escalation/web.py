@@ -6,7 +6,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
 from chat import hooks
-from escalation import api, frames, pages, purge, sealing, webhooks
+from escalation import api, documents, frames, pages, purge, sealing, webhooks
 from escalation.startup import RequireEscalationConfig
 
 routes: list[BaseRoute] = [
@@ -14,9 +14,11 @@ routes: list[BaseRoute] = [
     Route("/api/v1/signalements/refuse", api.refuse, methods=["POST"]),
     Route("/api/v1/signalements/pending", api.pending, methods=["POST"]),
     Route("/api/v1/followup/{code}", api.followup, methods=["GET"]),
+    Route("/api/v1/followup/{code}/attachments", documents.add_from_followup, methods=["POST"]),
     Route("/service", pages.inbox_page, methods=["GET"]),
     Route("/service/signalements/{id}", pages.signalement_page, methods=["GET"]),
     Route("/service/signalements/{id}/etape", pages.record_step, methods=["POST"]),
+    Route("/service/signalements/{id}/documents/{attachment}", documents.download, methods=["GET"]),
     Route("/levee", pages.lifting_page, methods=["GET"]),
     Route("/levee", pages.file_request, methods=["POST"]),
     Route("/levee/{id}/approuver", pages.approve, methods=["POST"]),

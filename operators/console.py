@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from chat import conversations, protocol, store
+from chat.attachments.web import preview_url
 from chat.broker import SubscriberOverflow, Subscription
 from chat.db import single_read
 from chat.models import CATEGORIES, UNLOCATED, Conversation, Participant
@@ -154,6 +155,8 @@ class Console:
             # only the live ones, as before they were stored (its handlers announce them as news).
             if frame["type"] in ("message", "card"):
                 await self.send({**frame, "conversation": conversation_id})
+            elif frame["type"] == "attachment":
+                await self.send({**frame, "conversation": conversation_id, "preview_url": preview_url(frame)})
         # Staff-only whispers are read from their own table, never from the messages a visitor replays.
         for whisper in await team.whispers_after(self.state, conversation_id, after):
             await self.send(whisper)
@@ -403,12 +406,15 @@ async def _handle(console: Console, data: dict[str, Any]) -> None:
 async def _forward(console: Console, event: str) -> None:
     # Most events are forwarded as they are (no decode and encode again). The marker can only appear as JSON
     # structure: inside a string its quotes would be escaped.
-    if '"type":"attach"' not in event and '"type":"detach"' not in event:
+    if '"type":"attach' not in event and '"type":"detach"' not in event:
         await console.send_text(event)
         return
     frame = orjson.loads(event)  # our own events: the fast parser
     kind = frame.get("type")
-    if kind == "attach":
+    if kind == "attachment":
+        # The consoles' copy of an attachment frame says where staff fetch its preview (the visitor's does not).
+        await console.send({**frame, "preview_url": preview_url(frame)})
+    elif kind == "attach":
         await console.attach(frame["conversation"], frame.get("extra"))
     elif kind == "detach":
         if frame["conversation"] in console.attached:

@@ -8,7 +8,20 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from chat import hooks
-from operators import admin, console, directory, enrolment, handlers, invitations, location, offers, pages, suggest
+from operators import (
+    admin,
+    attachments,
+    console,
+    directory,
+    enrolment,
+    frames,
+    handlers,
+    invitations,
+    location,
+    offers,
+    pages,
+    suggest,
+)
 from operators.roster import console_heartbeats
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -33,6 +46,7 @@ routes: list[BaseRoute] = [
     Route("/admin/services/{service_id}", admin.service_save, methods=["POST"]),
     Route("/compte/lien/{token}", enrolment.link_page, methods=["GET"]),
     Route("/compte/lien/{token}", enrolment.link_submit, methods=["POST"]),
+    Route("/console/pieces/{id}/apercu", attachments.preview, methods=["GET"]),
     Mount("/console/static", app=StaticFiles(directory=STATIC_DIR), name="console-static"),
     WebSocketRoute("/ws/operator", console.endpoint),
 ]
@@ -50,3 +64,5 @@ if invitations.offered not in hooks.visitor_welcomed:
     hooks.visitor_welcomed.append(invitations.offered)
 
 location.register()
+# Evidence: the operator in charge invites the visitor to attach screenshots (a card with the upload button).
+frames.register("request_evidence", attachments.request_evidence, roles=("operator",))

@@ -29,8 +29,8 @@ log = logging.getLogger("pnav")
 
 # Each package exposes ``routes`` and may expose ``background_tasks`` (coroutines taking the state, run for
 # the life of the process) and ``middleware``. Order matters for routes: more specific packages first.
-PACKAGE_MODULES = ("operators.stats.web", "operators.web", "escalation.web", "routing.web", "chat.pages", "chat.web",
-                   "chat.metrics_endpoint")
+PACKAGE_MODULES = ("operators.stats.web", "operators.web", "escalation.web", "routing.web", "chat.pages",
+                   "chat.attachments.web", "chat.web", "chat.metrics_endpoint")
 
 Background = Callable[[ChatState], Awaitable[None]]
 

@@ -6,6 +6,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Literal
 
+from operators.stats.attachments import KINDS, AttachmentCounts
 from operators.stats.figures import WAIT_BUCKETS, Figures, Group, median, percentile
 from operators.stats.labels import (
     CATEGORY_LABELS,
@@ -157,11 +158,32 @@ def signalements(found: Progress | None) -> Table:
     return table
 
 
-def all_tables(figures: Figures, signalement_counts: Progress | None) -> dict[str, Table]:
+ATTACHMENT_KINDS = {"image": "Captures d'écran et photos", "pdf": "Documents PDF"}
+
+
+def attachments(found: AttachmentCounts | None) -> Table:
+    table = Table("pieces-jointes", "Pièces jointes reçues et transmises", [
+        Column("Type de fichier", "text"), Column("Déposées dans le tchat"), Column("Ajoutées depuis le suivi"),
+        Column("Transmises à un service local"),
+    ], total_rows=1, note="Fichiers des tchats commencés sur la période ; « transmises » : jointes à un signalement "
+                         "avec l'accord de la personne. Aucun contenu n'est compté, seulement les fichiers.")
+    found = found or AttachmentCounts()
+    for kind in KINDS:
+        table.rows.append([ATTACHMENT_KINDS[kind], found.received[(kind, "tchat")], found.received[(kind, "followup")],
+                           found.transmitted[kind] if found.transmitted is not None else None])
+    transmitted = sum(found.transmitted.values()) if found.transmitted is not None else None
+    table.rows.append(["Total", sum(n for (_, s), n in found.received.items() if s == "tchat"),
+                       sum(n for (_, s), n in found.received.items() if s == "followup"), transmitted])
+    return table
+
+
+def all_tables(figures: Figures, signalement_counts: Progress | None,
+               attachment_counts: AttachmentCounts | None = None) -> dict[str, Table]:
     tables = [volumes(figures), waits(figures), outcomes(figures), outcome_split(figures), daily(figures),
-              wait_distribution(figures), subtypes(figures), signalements(signalement_counts)]
+              wait_distribution(figures), subtypes(figures), signalements(signalement_counts),
+              attachments(attachment_counts)]
     return {table.key: table for table in tables}
 
 
 TABLE_KEYS = ("volumes", "attentes", "issues", "repartition-issues", "jours", "distribution-attentes", "sous-types",
-              "signalements")
+              "signalements", "pieces-jointes")

@@ -16,7 +16,7 @@ from chat.state import state_of
 from chat.templating import templates
 from escalation import audit
 from operators import access
-from operators.stats import charts, feedback, formats, period, records, signalements, tables
+from operators.stats import attachments, charts, feedback, formats, period, records, signalements, tables
 from operators.stats.figures import compute
 from operators.stats.labels import CATEGORY_LABELS, FORCE_LABELS
 
@@ -41,7 +41,8 @@ async def _gather(request: Request, force: str | None, chosen: period.Period) ->
     rows = await records.load(sessions, chosen, force)
     counts = await signalements.progress(sessions, chosen, force)
     answers = await feedback.load(sessions, chosen, force)
-    return {**tables.all_tables(compute(rows, chosen), counts), "avis": feedback.distribution(answers),
+    files = await attachments.counts(sessions, chosen, force)
+    return {**tables.all_tables(compute(rows, chosen), counts, files), "avis": feedback.distribution(answers),
             "repartition-avis": feedback.split(answers)}
 
 
