@@ -111,7 +111,7 @@ def check(data: bytes, max_pixels: int) -> Checked:
 
 # What Pillow raises on hostile or broken input, short of a crash: truncated data, bad chunks, absurd headers.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, TypeError, ZeroDivisionError,
-                  MemoryError, Image.DecompressionBombError, Image.DecompressionBombWarning)
+                  MemoryError)
 
 
 def _image(data: bytes, pil_format: str, max_pixels: int) -> tuple[int, int, bytes]:
@@ -135,6 +135,8 @@ def _image(data: bytes, pil_format: str, max_pixels: int) -> tuple[int, int, byt
                 return width, height, _preview(upright)
     except Refused:
         raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise too_many_pixels(max_pixels) from None  # Pillow's guard saw it first (its header is past 2× the bound)
     except _DECODE_ERRORS:
         raise Refused(422, "attachment_unreadable", UNREADABLE) from None
 
