@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 import routing
 from chat.assets import ALLOWED as DSFR_ALLOWED
 from chat.assets import TARGET as DSFR_DIST
+from chat.attachments import config as attachment_config
 from chat.state import state_of
 from chat.templating import templates
 from routing import Category
@@ -129,7 +130,8 @@ async def start(request: Request) -> Response:
 
 
 async def tchat(request: Request) -> Response:
-    return templates.TemplateResponse(request, "tchat.html", _context(request))
+    return templates.TemplateResponse(request, "tchat.html", _context(
+        request, attachment_max_bytes=attachment_config.of(state_of(request)).max_bytes))
 
 
 async def end(request: Request) -> Response:
@@ -139,7 +141,8 @@ async def end(request: Request) -> Response:
 
 
 async def followup(request: Request) -> Response:
-    return templates.TemplateResponse(request, "followup.html", _context(request))
+    return templates.TemplateResponse(request, "followup.html", _context(
+        request, attachment_max_bytes=attachment_config.of(state_of(request)).max_bytes))
 
 
 async def legal(request: Request) -> Response:

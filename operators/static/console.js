@@ -163,6 +163,7 @@ const handlers = {
     if (state) state.textContent = text;
     systemLine(chat, text);
   },
+  attachment: appendFrame,
   ack(frame) {
     outbox.delete(frame.client_id);
     const chat = chats.get(frame.conversation);
@@ -477,6 +478,8 @@ function appendFrame(frame) {
   li.append(el("time", "chat-time", clock(frame.at)));
   if (frame.type === "card") {
     li.append(renderCard(frame));
+  } else if (frame.type === "attachment") {
+    li.append(renderAttachment(frame));
   } else {
     li.append(el("p", "chat-text", frame.body));
   }
@@ -499,6 +502,33 @@ function appendFrame(frame) {
       markRead(chat);
     }
   }
+}
+
+function fileSize(size) {
+  const n = Number(size) || 0;
+  return n < 1024 * 1024 ? `${Math.max(1, Math.round(n / 1024))} Ko`
+    : `${(n / (1024 * 1024)).toLocaleString("fr-FR", { maximumFractionDigits: 1 })} Mo`;
+}
+
+// A file the visitor attached: its preview (decoded and re-encoded by the server, without metadata) for an image; a
+// PDF is listed, never rendered. Nobody here downloads the original: it goes to the local service with consent.
+function renderAttachment(frame) {
+  const box = el("div", "chat-attachment");
+  const kind = frame.media_type === "application/pdf" ? "document PDF"
+    : `image ${String(frame.media_type || "").replace("image/", "").toUpperCase()}`;
+  box.append(el("p", "chat-attachment-name", `Pièce jointe : ${frame.name} (${kind}, ${fileSize(frame.size)})`));
+  if (frame.preview_url) {
+    const img = el("img", "chat-attachment-preview");
+    img.src = frame.preview_url;
+    img.alt = `Aperçu de ${frame.name}, sans ses métadonnées`;
+    img.loading = "lazy";
+    box.append(img);
+  } else {
+    box.append(el("p", "chat-attachment-note", "Document non affiché ici : l'original est conservé sous scellés et "
+      + "n'est transmis au service local qu'avec l'accord de la personne."));
+  }
+  box.append(el("p", "chat-attachment-hash", `Empreinte SHA-256 : ${frame.sha256}`));
+  return box;
 }
 
 // The same fields the visitor's page draws (chat/static/js/cards.js), in the console's compact form.
@@ -648,6 +678,9 @@ function wirePane(chat) {
   for (const button of node.querySelectorAll(".chat-suggest")) {
     button.addEventListener("click", () => send({ type: "suggest", conversation: chat.id, kind: button.dataset.kind }));
   }
+  node.querySelector(".chat-request-evidence")?.addEventListener("click", () => {
+    send({ type: "request_evidence", conversation: chat.id });
+  });
   node.querySelector(".chat-signalement-form")?.addEventListener("submit", (event) => {
     event.preventDefault();
     const summary = event.target.elements.summary.value.trim();

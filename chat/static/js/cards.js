@@ -8,6 +8,7 @@ const TITLES = {
   helplines: "Numéros utiles",
   helpline: "Numéro utile",
   evidence: "Garder des preuves",
+  evidence_upload: "Vous pouvez déposer des captures d'écran ici",
   followup: "Votre code de suivi",
   consent_request: "Transmettre un signalement",
 };
@@ -119,6 +120,12 @@ export function renderCard(frame) {
     const list = el("ul", "pnav-card__list");
     for (const item of items) list.append(renderItem(item));
     article.append(list);
+  }
+  if (kind === "evidence_upload") {
+    // The operator asked for evidence: the page opens its file picker from this button (chat/static/js/tchat.js).
+    const button = el("button", "fr-btn fr-btn--sm pnav-card__attach", "Choisir des captures ou des documents");
+    button.type = "button";
+    article.append(button);
   }
   if (Array.isArray(frame.advice)) {
     const list = el("ul", "pnav-card__list");

@@ -142,6 +142,32 @@ export function showAnswer(section, { accepted, service = "", code = null }) {
   }
 }
 
+// The files of the tchat, each ticked: the visitor unticks those she does not want to hand over.
+function documentChoice(documents, prefix, hint) {
+  const fieldset = el("fieldset", "pnav-consent__fields pnav-consent__documents");
+  fieldset.append(el("legend", "pnav-consent__subtitle", T.documentsTitle));
+  if (hint) {
+    const p = el("p", "fr-hint-text", hint);
+    p.id = `${prefix}-documents-aide`;
+    fieldset.append(p);
+  }
+  documents.forEach((doc, index) => {
+    const group = el("div", "fr-checkbox-group");
+    const box = el("input");
+    box.type = "checkbox";
+    box.id = `${prefix}-document-${index}`;
+    box.checked = true;
+    box.dataset.document = String(doc.id);
+    if (hint) box.setAttribute("aria-describedby", `${prefix}-documents-aide`);
+    const label = el("label", "fr-label", `${doc.name} — ${T.fileKind(doc.media_type)}, ${T.fileSize(doc.size)}`);
+    label.htmlFor = box.id;
+    label.append(el("span", "fr-hint-text", `${T.fingerprint} ${String(doc.sha256 || "").slice(0, 16)}…`));
+    group.append(box, label);
+    fieldset.append(group);
+  });
+  return fieldset;
+}
+
 // Returns the <section>. `announce(text)` reads outcomes aloud; `answered({accepted, service, code})` is called when
 // this form's request succeeded (the page stores the code and draws the answer).
 export function renderConsent(frame, token, { announce, answered }) {
@@ -177,6 +203,8 @@ export function renderConsent(frame, token, { announce, answered }) {
   const form = el("form", "pnav-consent__form");
   form.noValidate = true;
   form.autocomplete = "off";
+  const documents = Array.isArray(frame.documents) ? frame.documents.filter((d) => d && d.id) : [];
+  if (documents.length) form.append(documentChoice(documents, prefix, frame.documents_hint));
   const fieldset = el("fieldset", "pnav-consent__fields");
   fieldset.append(el("legend", "pnav-consent__subtitle", "Vos coordonnées"));
   const consentText = el("p", "pnav-consent__text", frame.consent_text || "");
@@ -227,6 +255,9 @@ export function renderConsent(frame, token, { announce, answered }) {
     for (const input of form.querySelectorAll("input[data-field]")) {
       body[input.dataset.field] = input.type === "checkbox" ? input.checked : input.value.trim();
     }
+    // Only the documents still ticked go to the service.
+    body.attachments = [...form.querySelectorAll("input[data-document]")].filter((box) => box.checked)
+      .map((box) => box.dataset.document);
     if (body.consent !== true) {
       showProblem("Cochez la case de consentement pour transmettre le signalement.", "consent");
       return;

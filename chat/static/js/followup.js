@@ -1,4 +1,8 @@
-// /suivi: the anonymous status of a signalement from its follow-up code (GET /api/v1/followup/{code}).
+// /suivi: the anonymous status of a signalement from its follow-up code (GET /api/v1/followup/{code}), the documents
+// the service received (with their receipts), and a form to add one (POST /api/v1/followup/{code}/attachments).
+import { Uploader, fileLine, receipt, showMatch } from "./attachments.js";
+import { T } from "./strings.js";
+
 const form = document.getElementById("suivi");
 const input = document.getElementById("code");
 const group = document.getElementById("champ-suivi");
@@ -78,9 +82,72 @@ function draw(data) {
     history.append(li);
   }
   drawAdvice(data.advice);
+  drawDocuments(Array.isArray(data.documents) ? data.documents : [], Boolean(data.documents_open));
   result.hidden = false;
   result.focus();
 }
+
+// ---- documents ------------------------------------------------------------------------------------------------
+
+const documents = document.getElementById("documents");
+const noDocument = document.getElementById("documents-aucun");
+const addForm = document.getElementById("ajout");
+const addInput = document.getElementById("document");
+const addKeep = document.getElementById("ajout-garder-nom");
+const addState = document.getElementById("ajout-etat");
+let currentCode = null;
+let uploader = null;
+
+function documentItem(doc, local = null) {
+  const li = document.createElement("li");
+  li.className = "pnav-documents__item";
+  li.append(fileLine(doc.name, doc.media_type, doc.size), receipt(doc, local));
+  return li;
+}
+
+function drawDocuments(list, open) {
+  documents.textContent = "";
+  for (const doc of list) documents.append(documentItem(doc));
+  noDocument.hidden = list.length > 0;
+  addForm.hidden = !open;
+}
+
+function wireUploader(code) {
+  uploader = new Uploader({ url: `/api/v1/followup/${encodeURIComponent(code)}/attachments`,
+    maxBytes: Number(addForm.dataset.maxBytes) || 10 * 1024 * 1024 });
+  uploader.addEventListener("progress", (e) => {
+    addState.textContent = T.uploading(e.detail.percent);
+  });
+  uploader.addEventListener("waiting", (e) => {
+    addState.textContent = e.detail.message;
+  });
+  uploader.addEventListener("failed", (e) => {
+    addState.textContent = e.detail.message;
+  });
+  uploader.addEventListener("done", (e) => {
+    const { entry, receipt: answer } = e.detail;
+    const li = documentItem(answer, entry.local);
+    documents.append(li);
+    noDocument.hidden = true;
+    addState.textContent = T.fileReceived(answer.name);
+    uploader.addEventListener("digest", (d) => {
+      if (d.detail === entry) showMatch(li, answer.sha256, entry.local);
+    });
+  });
+}
+
+addForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const file = addInput.files[0];
+  if (!file || !currentCode) {
+    addState.textContent = "Choisissez d'abord un fichier.";
+    addInput.focus();
+    return;
+  }
+  if (!uploader) wireUploader(currentCode);
+  uploader.add(file, addKeep.checked);
+  addInput.value = "";
+});
 
 // What to do when the service could not reach the person (status « unreachable »): the server's French text, and
 // the service's number as a link to call it.
@@ -132,6 +199,8 @@ form.addEventListener("submit", async (event) => {
     return;
   }
   if (response.ok && data) {
+    if (currentCode !== code) uploader = null; // another code: another signalement
+    currentCode = code;
     draw(data);
     return;
   }

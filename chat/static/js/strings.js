@@ -85,4 +85,35 @@ export const T = {
     + "presse-papiers de l'appareil.",
   codeAnnounce: (code) => `Signalement transmis. Votre code de suivi est ${code}.`,
   refusedAnnounce: "Rien n'a été transmis. La conversation continue de façon anonyme.",
+
+  // Files attached to the tchat (or to a signalement from /suivi), and their receipts.
+  fileKind(mediaType) {
+    if (mediaType === "application/pdf") return "document PDF";
+    const sub = String(mediaType || "").replace("image/", "").toUpperCase();
+    return sub ? `image ${sub === "JPEG" ? "JPEG" : sub}` : "fichier";
+  },
+  fileSize(size) {
+    const n = Number(size) || 0;
+    if (n < 1024 * 1024) return `${thousands(Math.max(1, Math.round(n / 1024)))} Ko`;
+    return `${(n / (1024 * 1024)).toLocaleString("fr-FR", { maximumFractionDigits: 1 })} Mo`;
+  },
+  uploading: (percent) => (percent === null ? "Envoi…" : `Envoi… ${percent} %`),
+  uploadWaiting: "En attente du réseau : le fichier partira tout seul.",
+  uploadRetrying: "Envoi interrompu : nouvel essai dans un instant.",
+  uploadFailed: "Ce fichier n'a pas pu être envoyé.",
+  tooBig: (max) => `Ce fichier est trop lourd : ${Math.round(max / (1024 * 1024))} Mo au plus par fichier.`,
+  retry: "Réessayer",
+  removeFile: "Retirer",
+  receipt: "Reçu",
+  receivedAt: (text) => `Reçu par le service le ${text}.`,
+  fingerprint: "Empreinte SHA-256 :",
+  fingerprintMatches: "C'est bien l'empreinte du fichier envoyé depuis cet appareil.",
+  fingerprintDiffers: "Attention : cette empreinte ne correspond pas au fichier de cet appareil.",
+  copyReceipt: "Copier le reçu",
+  receiptCopied: "Reçu copié.",
+  receiptText: (name, at, sha256) => `Reçu pnav — ${name}\nReçu le ${at}\nEmpreinte SHA-256 : ${sha256}`,
+  fileReceived: (name) => `Fichier reçu : ${name}. Votre reçu est affiché.`,
+  chooseFiles: "Choisir des captures ou des documents",
+  documentsTitle: "Documents à transmettre",
+  noDocumentTicked: "Aucun document ne sera transmis.",
 };

@@ -4,6 +4,7 @@
 // transferred, consent_request, consent_result), drawn in seq order whether they arrive live or replayed: the page
 // after a reload is the page before it. What only this tab knows (the follow-up code, the last "read" seen) lives in
 // sessionStorage.
+import { Uploader, fileLine, receipt, showMatch } from "./attachments.js";
 import { TchatClient, normalise } from "./client.js";
 import { renderCard, cardSummary } from "./cards.js";
 import { renderConsent, showAnswer } from "./consent.js";
@@ -318,6 +319,203 @@ function onDelayed({ client_id: clientId, message }) {
   if (li) setStatus(li, message || T.delayed, "waiting");
 }
 
+// ---- attachments: files sent with a receipt -------------------------------------------------------------------
+
+const attachInput = $("fichier");
+const notice = $("avant-envoi");
+const keepName = $("garder-nom");
+const dropHint = $("depot");
+const maxBytes = Number(root.dataset.maxBytes) || 10 * 1024 * 1024;
+const byAttachment = new Map(); // attachment id -> its item in the transcript
+const uploading = new Map(); // client_id -> { li, entry } while on its way
+let uploader = null;
+let held = []; // files dropped before the notice was read: sent once it is
+let informed = Boolean(read("attach_informed", false));
+
+function attachmentItem(frame, local) {
+  const li = document.createElement("li");
+  li.className = "pnav-message pnav-message--own pnav-attachment";
+  li.dataset.seq = String(frame.seq);
+  li.dataset.attachment = String(frame.id);
+  const who = document.createElement("p");
+  who.className = "pnav-message__author";
+  const name = document.createElement("span");
+  name.textContent = authorLabel(frame.author);
+  who.append(name);
+  const when = stamp(frame.at);
+  if (when) who.append(when);
+  li.append(who, fileLine(frame.name, frame.media_type, frame.size), receipt(frame, local));
+  return li;
+}
+
+// An attachment frame (live or replayed): its receipt replaces the pending line of this tab's upload, if any.
+function onAttachment(frame) {
+  if (byAttachment.has(frame.id)) return;
+  const seq = Number(frame.seq);
+  let local = null;
+  for (const [clientId, pending] of uploading) {
+    if (pending.li.dataset.attachment === String(frame.id)) {
+      local = pending.entry.local;
+      pending.li.remove();
+      uploading.delete(clientId);
+    }
+  }
+  const li = attachmentItem(frame, local);
+  byAttachment.set(frame.id, li);
+  bySeq.set(seq, li);
+  insertBySeq(li, seq);
+  const live = !isHistory(frame.at);
+  if (live) announce(T.fileReceived(frame.name));
+  arrived(li, { force: live, live });
+}
+
+function pendingItem(entry) {
+  const li = document.createElement("li");
+  li.className = "pnav-message pnav-message--own pnav-attachment";
+  const who = document.createElement("p");
+  who.className = "pnav-message__author";
+  who.textContent = T.you;
+  li.append(who, fileLine(entry.file.name || "fichier", entry.file.type, entry.file.size));
+  return li;
+}
+
+function setUploadStatus(clientId, text, kind) {
+  const pending = uploading.get(clientId);
+  if (!pending) return;
+  setStatus(pending.li, text, kind);
+  pending.li.querySelector(".pnav-attachment__actions")?.remove();
+  if (kind !== "failed") return;
+  const actions = document.createElement("p");
+  actions.className = "pnav-attachment__actions";
+  const dismiss = document.createElement("button");
+  dismiss.type = "button";
+  dismiss.className = "fr-btn fr-btn--sm fr-btn--tertiary";
+  dismiss.textContent = T.removeFile;
+  dismiss.addEventListener("click", () => {
+    pending.li.remove();
+    uploading.delete(clientId);
+    input.focus();
+  });
+  actions.append(dismiss);
+  pending.li.append(actions);
+}
+
+function wireUploader() {
+  uploader = new Uploader({ url: "/api/v1/attachments", token: tchat.token, maxBytes });
+  uploader.addEventListener("pending", (e) => {
+    const entry = e.detail;
+    const li = pendingItem(entry);
+    uploading.set(entry.client_id, { li, entry });
+    list.append(li);
+    setUploadStatus(entry.client_id, T.uploading(null), "sending");
+    arrived(li, { force: true });
+  });
+  uploader.addEventListener("progress", (e) => setUploadStatus(e.detail.entry.client_id,
+    T.uploading(e.detail.percent), "sending"));
+  uploader.addEventListener("waiting", (e) => setUploadStatus(e.detail.entry.client_id, e.detail.message, "waiting"));
+  uploader.addEventListener("failed", (e) => {
+    setUploadStatus(e.detail.entry.client_id, e.detail.message, "failed");
+    announce(e.detail.message, { urgent: true });
+  });
+  uploader.addEventListener("digest", (e) => {
+    const entry = e.detail;
+    const pending = uploading.get(entry.client_id);
+    const drawn = pending && byAttachment.get(pending.li.dataset.attachment);
+    if (drawn) showMatch(drawn, drawn.querySelector(".pnav-receipt__hash").textContent, entry.local);
+  });
+  uploader.addEventListener("done", (e) => {
+    const { entry, receipt: answer } = e.detail;
+    const pending = uploading.get(entry.client_id);
+    if (!pending) return;
+    const drawn = byAttachment.get(answer.id);
+    if (drawn) {
+      // Its frame overtook the answer: the receipt is drawn already; it learns the local digest, the line goes.
+      showMatch(drawn, answer.sha256, entry.local);
+      pending.li.remove();
+      uploading.delete(entry.client_id);
+      return;
+    }
+    pending.li.dataset.attachment = String(answer.id);
+    setUploadStatus(entry.client_id, T.sent, "sent");
+  });
+}
+
+function sendFiles(files) {
+  if (!files.length || form.hidden) return;
+  if (!uploader) wireUploader();
+  for (const file of files) uploader.add(file, keepName.checked);
+}
+
+function showNotice() {
+  notice.hidden = false;
+  notice.focus();
+}
+
+// The first time, the notice comes first; afterwards the picker opens at once.
+function startAttach() {
+  if (!informed) {
+    showNotice();
+    return;
+  }
+  attachInput.click();
+}
+
+function wireAttachments() {
+  $("joindre").addEventListener("click", startAttach);
+  list.addEventListener("click", (event) => {
+    if (event.target.closest(".pnav-card__attach")) startAttach();
+  });
+  $("avant-envoi-ok").addEventListener("click", () => {
+    informed = true;
+    write("attach_informed", true);
+    notice.hidden = true;
+    if (held.length) {
+      sendFiles(held);
+      held = [];
+      input.focus();
+    } else {
+      attachInput.click();
+    }
+  });
+  $("avant-envoi-non").addEventListener("click", () => {
+    held = [];
+    notice.hidden = true;
+    $("joindre").focus();
+  });
+  attachInput.addEventListener("change", () => {
+    const files = [...attachInput.files];
+    attachInput.value = ""; // nothing of the choice stays in the page once sent
+    sendFiles(files);
+  });
+  // Drag and drop onto the tchat: the same path as the button.
+  let depth = 0;
+  const carriesFiles = (event) => [...(event.dataTransfer?.types || [])].includes("Files");
+  root.addEventListener("dragenter", (event) => {
+    if (!carriesFiles(event) || form.hidden) return;
+    depth += 1;
+    dropHint.hidden = false;
+  });
+  root.addEventListener("dragleave", () => {
+    depth = Math.max(0, depth - 1);
+    if (!depth) dropHint.hidden = true;
+  });
+  root.addEventListener("dragover", (event) => {
+    if (carriesFiles(event)) event.preventDefault();
+  });
+  root.addEventListener("drop", (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    depth = 0;
+    dropHint.hidden = true;
+    const files = [...event.dataTransfer.files];
+    if (informed) sendFiles(files);
+    else {
+      held = files;
+      showNotice();
+    }
+  });
+}
+
 // ---- events of the tchat (stored with a seq, replayed after a reload) ----------------------------------------
 
 function setForce(value) {
@@ -616,6 +814,7 @@ function main() {
   });
   client.addEventListener("message", (e) => onMessage(e.detail));
   client.addEventListener("card", (e) => onCard(e.detail));
+  client.addEventListener("attachment", (e) => onAttachment(e.detail));
   client.addEventListener("pending", (e) => onPending(e.detail));
   client.addEventListener("acked", (e) => onAcked(e.detail));
   client.addEventListener("superseded", (e) => onSuperseded(e.detail));
@@ -684,6 +883,8 @@ function main() {
     // Give the leave frame a moment to go out before the page (and its socket) is replaced.
     setTimeout(() => go(url), 150);
   });
+
+  wireAttachments();
 
   wirePsychologistOffer(client, { list, announce: (text) => announce(text, { urgent: true }),
     reveal: (node) => arrived(node, { force: true }) });
