@@ -12,7 +12,7 @@ from chat.db import create_cli_engine
 from pnav.registry import metadata
 
 OWN_TABLES = {"signalement_proposals", "signalements", "signalement_events", "sealed_identities", "lifting_requests",
-              "audit_events", "webhook_deliveries"}
+              "audit_events", "webhook_deliveries", "signalement_attachments"}
 
 
 def _tables_named(diff: Any) -> set[str]:

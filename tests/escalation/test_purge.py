@@ -81,3 +81,54 @@ async def test_purge_command(sessions: async_sessionmaker[AsyncSession], db_url:
     monkeypatch.setenv("PNAV_RETENTION_CONVERSATION_DAYS", "zero")
     assert await asyncio.to_thread(cli.main_purge, []) == 2
     assert "PNAV_RETENTION_CONVERSATION_DAYS" in capsys.readouterr().err
+
+
+async def test_attachments_go_with_their_tchat_unless_a_signalement_holds_them(
+        sessions: async_sessionmaker[AsyncSession]) -> None:
+    """A purged tchat's files lose their sealed bytes, name and digest; a file handed over with a signalement stays
+    until that signalement is purged; type, size and dates stay for statistics."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from chat.attachments import checks
+    from chat.attachments import store as attachments
+    from chat.attachments.models import Attachment, AttachmentBlob
+    from escalation.models import SignalementAttachment
+    from tests.evidence import pdf_document, photo_with_metadata
+
+    key = b"k" * 32
+    conversation = await tchat(sessions, closed_days_ago=None)
+    files = []
+    for n, data in enumerate((photo_with_metadata(64, 48), pdf_document())):
+        added = await attachments.add_to_tchat(sessions, key, conversation, checks.check(data, 10**6), f"f{n}", None,
+                                               30)
+        files.append(added.attachment.id)
+    async with sessions.begin() as session:
+        await session.execute(update(Conversation).where(Conversation.id == conversation)
+                              .values(status="closed", closed_at=utcnow() - timedelta(days=100)))
+    kept_for = await signalement(sessions, conversation, closed_days_ago=None)
+    async with sessions.begin() as session:
+        session.add(SignalementAttachment(signalement_id=kept_for, attachment_id=files[1], source="consent"))
+
+    first = await purge.run(sessions, CONFIG)
+    assert first.conversations == 1 and first.attachments == 1
+
+    async def state() -> dict[str, tuple[str, str, int, bool, int]]:
+        async with sessions() as session:
+            rows = (await session.execute(select(Attachment.id, Attachment.name, Attachment.sha256, Attachment.size,
+                                                 Attachment.purged_at.is_not(None)))).all()
+            blobs = dict((await session.execute(select(AttachmentBlob.attachment_id, func.count())
+                                                .group_by(AttachmentBlob.attachment_id))).all())
+            return {r[0]: (r[1], r[2], r[3], r[4], blobs.get(r[0], 0)) for r in rows}
+
+    after = await state()
+    assert after[files[0]][:2] == ("", "") and after[files[0]][3:] == (True, 0) and after[files[0]][2] > 0
+    assert after[files[1]][0] == "document-2.pdf" and after[files[1]][3:] == (False, 1)
+
+    async with sessions.begin() as session:
+        await session.execute(update(Signalement).where(Signalement.id == kept_for)
+                              .values(status="closed", closed_at=utcnow() - timedelta(days=400)))
+    second = await purge.run(sessions, CONFIG)
+    assert second.signalements == 1 and second.attachments == 1
+    assert (await state())[files[1]][3:] == (True, 0)

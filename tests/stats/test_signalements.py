@@ -52,3 +52,31 @@ async def test_signalements_by_step(sessions: async_sessionmaker[AsyncSession]) 
     table = tables.signalements(found)
     assert table.rows[0] == ["Transmis au service local", 4, 1]
     assert table.rows[-1] == ["Total transmis", 4, 4]
+
+
+async def test_attachments_received_and_transmitted(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Files are counted by kind and source, received and handed to a service, per force; purged ones still count."""
+    from chat.attachments.models import Attachment
+    from escalation.models import SignalementAttachment
+    from operators.stats import attachments
+
+    await _seed(sessions)
+    at = datetime(2026, 4, 10, 12, 5, tzinfo=UTC)
+    files = [("a1", "c0", "image/png", "tchat"), ("a2", "c0", "application/pdf", "tchat"),
+             ("a3", "c1", "image/jpeg", "followup"), ("a4", "c3", "image/webp", "tchat")]
+    async with sessions.begin() as session:
+        for attachment_id, conversation_id, media_type, source in files:
+            session.add(Attachment(id=attachment_id, conversation_id=conversation_id, source=source, author="visitor",
+                                   name="" if attachment_id == "a4" else "capture.png", size=1000,
+                                   media_type=media_type, sha256="", received_at=at,
+                                   purged_at=at if attachment_id == "a4" else None))
+        await session.flush()
+        session.add(SignalementAttachment(signalement_id="s1", attachment_id="a2", source="consent", added_at=at))
+        session.add(SignalementAttachment(signalement_id="s2", attachment_id="a3", source="followup", added_at=at))
+    found = await attachments.counts(sessions, PERIOD)
+    assert found.received == {("image", "tchat"): 2, ("pdf", "tchat"): 1, ("image", "followup"): 1}
+    assert found.transmitted == {"pdf": 1, "image": 1}
+    police = await attachments.counts(sessions, PERIOD, "police")
+    assert sum(police.received.values()) == 3
+    table = tables.attachments(found)
+    assert table.rows == [["Captures d'écran et photos", 2, 1, 1], ["Documents PDF", 1, 0, 1], ["Total", 3, 1, 2]]
