@@ -19,7 +19,9 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def _errors(*statuses: int) -> dict[str, Any]:
-    meanings = {400: "Corps illisible (JSON invalide, trop imbriqué)", 404: "Ressource inconnue",
+    meanings = {400: "Corps illisible (JSON invalide, trop imbriqué, formulaire cassé)", 404: "Ressource inconnue",
+                401: "Jeton de conversation absent, inconnu ou expiré", 408: "Envoi trop lent",
+                409: "Conversation terminée, ou nombre maximal de fichiers atteint",
                 422: "Valeur refusée", 413: "Corps trop volumineux", 415: "Type de contenu refusé",
                 429: "Trop de demandes depuis cette source"}
     return {str(status): _json(_ERROR, meanings[status]) for status in statuses}
@@ -167,6 +169,38 @@ DOCUMENT: dict[str, Any] = {
                 },
             }
         },
+        "/api/v1/attachments": {
+            "post": {
+                "operationId": "attachFile",
+                "summary": "Joindre une capture d'écran, une photo ou un document PDF au tchat, et recevoir son reçu",
+                "description": "Le jeton du visiteur dans Authorization: Bearer. Accepté selon son contenu (JPEG, PNG, "
+                               "WebP, PDF), jamais selon son nom ; 10 Mio au plus. Le même client_id renvoyé après "
+                               "une coupure donne le même reçu, sans second fichier. sha256 est l'empreinte des "
+                               "octets reçus : le reçu de la victime.",
+                "security": [{"visitorToken": []}],
+                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                    "type": "object",
+                    "required": ["file", "client_id"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "client_id": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$"},
+                        "keep_name": {"enum": ["1", "0"]},
+                    },
+                }}}},
+                "responses": {
+                    "201": _json({"type": "object",
+                                  "required": ["id", "seq", "sha256", "size", "media_type", "received_at"],
+                                  "properties": {"id": {"type": "string"}, "seq": {"type": ["integer", "null"]},
+                                                 "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                                                 "size": {"type": "integer"}, "name": {"type": "string"},
+                                                 "media_type": {"enum": ["image/jpeg", "image/png", "image/webp",
+                                                                         "application/pdf"]},
+                                                 "received_at": {"type": "string"}}},
+                                 "Fichier reçu et scellé ; le reçu"),
+                    **_errors(400, 401, 408, 409, 413, 415, 422, 429),
+                },
+            }
+        },
         "/api/v1/openapi.json": {
             "get": {
                 "operationId": "openapi",
@@ -176,6 +210,8 @@ DOCUMENT: dict[str, Any] = {
         },
     },
     "components": {
+        "securitySchemes": {"visitorToken": {"type": "http", "scheme": "bearer",
+                                             "description": "Le jeton rendu par POST /api/v1/conversations"}},
         "schemas": {
             "Force": {"enum": ["police", "gendarmerie"]},
             "Error": {

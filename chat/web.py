@@ -127,6 +127,10 @@ def _located(category: str, role: str, data: dict[str, object]) -> store.NewConv
     """Where the tchat goes: by postal code (and commune), by a commune chosen by name (``insee`` alone), or
     nowhere yet (``"unlocated": true``: the queue both forces see)."""
     if data.get("unlocated") is True:
+        # The other fields keep their types even when unused (the OpenAPI contract, checked by schemathesis).
+        if ("postal_code" in data and not isinstance(data["postal_code"], str)) or not isinstance(
+                data.get("insee"), str | None):
+            raise ApiError(422, "invalid_postal_code", "Indiquez un code postal de cinq chiffres, ou aucun.")
         return store.NewConversation(category=category, requester_role=role, postal_code="", insee="",
                                      commune_name="", department="", force=UNLOCATED, local_service_id=None,
                                      local_service_approximate=False)

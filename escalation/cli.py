@@ -112,6 +112,7 @@ def _keygen(args: argparse.Namespace) -> int:
     print(f"sealing public key: {public_path} (set PNAV_SEAL_PUBLIC_KEY to it on the servers)")
     print(f"sealing private key: {private_path} (keep it OFF the servers, offline, with the person who unseals)")
     print(f"PNAV_CONTACT_KEY={base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip('=')}")
+    print(f"PNAV_ATTACHMENT_KEY={base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip('=')}")
     return 0
 
 

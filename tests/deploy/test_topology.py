@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import re
 import secrets
 import ssl
@@ -130,6 +131,7 @@ async def topology(tmp_path_factory: pytest.TempPathFactory, postgres_url: str,
     env = {
         "PNAV_ENV": "production", "PNAV_SECRET_KEY": secrets.token_urlsafe(32),
         "PNAV_CONTACT_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "PNAV_ATTACHMENT_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "PNAV_SEAL_PUBLIC_KEY": str(root / "keys" / "seal-public.pem"), "PNAV_VAR_DIR": str(root / "var"),
         "PNAV_FORWARDED_ALLOW_IPS": "127.0.0.1", "PNAV_TCHATS_PER_HOUR_PER_SOURCE": str(TCHATS_PER_HOUR),
         "PNAV_PSYCHOLOGIST_HOURS": "mon-sun 00:00-24:00",
@@ -244,6 +246,27 @@ async def test_flood_is_limited_per_client_and_forged_headers_change_nothing(top
         assert forged.status_code == 429
     refused = await _start_tchat(topology, VISITOR_SOURCE)
     assert refused.status_code == 429 and "Patientez" in refused.json()["error"]["message"]
+
+
+async def test_attachments_pass_the_proxy_and_nothing_else_grows(topology: Topology) -> None:
+    """A 2 MiB screenshot reaches pnav through nginx (its receipt is the digest of what was sent) and nginx keeps no
+    temporary copy; every other path still refuses a body over 64 KiB."""
+    from tests.evidence import screenshot_png
+
+    uploader = "127.0.0.12"  # a source of its own: the flood test counts the others' tchats
+    started = (await _start_tchat(topology, uploader)).json()
+    image = screenshot_png(1170, 2532)
+    padded = image + b"\0" * (2 * 2**20 - len(image))  # bytes after the image's end: still a PNG
+    async with topology.https(uploader) as http:
+        sent = await http.post("/api/v1/attachments", headers={"Authorization": f"Bearer {started['token']}"},
+                               data={"client_id": "big-1"}, files={"file": ("big.png", padded, "image/png")})
+        assert sent.status_code == 201, sent.text
+        assert sent.json()["sha256"] == hashlib.sha256(padded).hexdigest()
+        json_body = await http.post("/api/v1/conversations", content=b"{" + b" " * 70_000 + b"}",
+                                    headers={"content-type": "application/json"})
+        assert json_body.status_code == 413
+    body_temp = topology.nginx.root / "temp" / "body"
+    assert not body_temp.exists() or not any(body_temp.rglob("*[0-9]"))
 
 
 async def test_metrics_are_not_served_through_the_proxy(topology: Topology) -> None:
