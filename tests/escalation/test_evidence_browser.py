@@ -67,6 +67,7 @@ async def test_evidence_from_phone_to_local_service(live: Live, browser: Browser
     (tmp_path / "IMG_2031.jpg").write_bytes(photo)
     (tmp_path / "plainte.pdf").write_bytes(document)
     (tmp_path / "nouvelle-capture.png").write_bytes(later)
+    (tmp_path / "encore.png").write_bytes(screenshot_png(200, 120))
     officer = await make(server, "agent.preuves", "operator", "police")
     operator = await sign_in(desks[0], server, officer)
 
@@ -113,7 +114,7 @@ async def test_evidence_from_phone_to_local_service(live: Live, browser: Browser
             "C'est bien l'empreinte du fichier envoyé depuis cet appareil.")
         await expect(phone.locator(".pnav-attachment", has_text="document-2.pdf")
                      .locator(".pnav-receipt__hash")).to_have_text(hashlib.sha256(document).hexdigest())
-        assert cut and await _attachments(server) == 2
+        assert cut and await _attachments(server) == 2  # the file cut mid-upload is stored once
         await expect(phone.locator(".pnav-message__status[data-kind=failed]")).to_have_count(0)
         await phone.add_script_tag(path=str(AXE))
         assert await phone.evaluate(AXE_RUN) == []
@@ -137,6 +138,12 @@ async def test_evidence_from_phone_to_local_service(live: Live, browser: Browser
         await pane.get_by_role("button", name="Demander le consentement de la personne").click()
         form = phone.locator("#consentement")
         await expect(form).to_contain_text("Documents à transmettre")
+        # One more, sent while the form waits (the composer's button: the notice was read already): it joins the
+        # form's list, ticked.
+        async with phone.expect_file_chooser() as chooser:
+            await phone.locator("#joindre").click()
+        await (await chooser.value).set_files(str(tmp_path / "encore.png"))
+        await expect(form.get_by_label("capture-3.png", exact=False)).to_be_checked()
         await form.get_by_label("capture-1.jpg", exact=False).uncheck(force=True)
         await expect(form.get_by_label("document-2.pdf", exact=False)).to_be_checked()
         await form.locator("input[data-field=name]").fill("Camille")
@@ -160,11 +167,12 @@ async def test_evidence_from_phone_to_local_service(live: Live, browser: Browser
     await office.goto(server.base + "/service")
     await office.locator("a[href^='/service/signalements/']").first.click()
     listed = office.locator(".signalement-document")
-    await expect(listed).to_have_count(1)
-    await expect(listed).to_contain_text("document-2.pdf")
+    await expect(listed).to_have_count(2)
+    await expect(office.locator(".signalement-documents")).to_contain_text("capture-3.png")
     await expect(office.locator(".signalement-documents")).not_to_contain_text("capture-1.jpg")
+    pdf = listed.filter(has_text="document-2.pdf")
     async with office.expect_download() as downloading:
-        await listed.get_by_role("link", name="Télécharger l'original").click()
+        await pdf.get_by_role("link", name="Télécharger l'original").click()
     download = await downloading.value
     assert download.suggested_filename == "document-2.pdf"
     assert Path(await download.path()).read_bytes() == document
@@ -178,17 +186,17 @@ async def test_evidence_from_phone_to_local_service(live: Live, browser: Browser
         await phone.fill("#code", code)
         await phone.click("#suivi button[type=submit]")
         documents = phone.locator("#documents")
-        await expect(documents.locator(".pnav-receipt__hash")).to_have_text([hashlib.sha256(document).hexdigest()])
+        handed = [hashlib.sha256(document).hexdigest(), hashlib.sha256(screenshot_png(200, 120)).hexdigest()]
+        await expect(documents.locator(".pnav-receipt__hash")).to_have_text(handed)
         await phone.set_input_files("#document", str(tmp_path / "nouvelle-capture.png"))
         await phone.get_by_role("button", name="Envoyer le document").click()
-        await expect(documents.locator(".pnav-receipt__hash")).to_have_text(
-            [hashlib.sha256(document).hexdigest(), hashlib.sha256(later).hexdigest()])
-        await expect(phone.locator("#ajout-etat")).to_contain_text("Fichier reçu : capture-3.png")
+        await expect(documents.locator(".pnav-receipt__hash")).to_have_text([*handed, hashlib.sha256(later).hexdigest()])
+        await expect(phone.locator("#ajout-etat")).to_contain_text("Fichier reçu : capture-4.png")
         await phone.add_script_tag(path=str(AXE))
         assert await phone.evaluate(AXE_RUN) == []
         await visit.screenshot("42-suivi-documents", full_page=True)
     finally:
         await visit.context.close()
     await office.reload()
-    await expect(office.locator(".signalement-document")).to_have_count(2)
+    await expect(office.locator(".signalement-document")).to_have_count(3)
     await expect(office.locator(".signalement-documents")).to_contain_text("ajouté depuis le suivi")

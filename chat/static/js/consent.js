@@ -142,30 +142,43 @@ export function showAnswer(section, { accepted, service = "", code = null }) {
   }
 }
 
+function documentBox(doc, prefix, index, described) {
+  const group = el("div", "fr-checkbox-group");
+  const box = el("input");
+  box.type = "checkbox";
+  box.id = `${prefix}-document-${index}`;
+  box.checked = true;
+  box.dataset.document = String(doc.id);
+  if (described) box.setAttribute("aria-describedby", `${prefix}-documents-aide`);
+  const label = el("label", "fr-label", `${doc.name} — ${T.fileKind(doc.media_type)}, ${T.fileSize(doc.size)}`);
+  label.htmlFor = box.id;
+  label.append(el("span", "fr-hint-text", `${T.fingerprint} ${String(doc.sha256 || "").slice(0, 16)}…`));
+  group.append(box, label);
+  return group;
+}
+
 // The files of the tchat, each ticked: the visitor unticks those she does not want to hand over.
 function documentChoice(documents, prefix, hint) {
   const fieldset = el("fieldset", "pnav-consent__fields pnav-consent__documents");
   fieldset.append(el("legend", "pnav-consent__subtitle", T.documentsTitle));
-  if (hint) {
-    const p = el("p", "fr-hint-text", hint);
-    p.id = `${prefix}-documents-aide`;
-    fieldset.append(p);
-  }
-  documents.forEach((doc, index) => {
-    const group = el("div", "fr-checkbox-group");
-    const box = el("input");
-    box.type = "checkbox";
-    box.id = `${prefix}-document-${index}`;
-    box.checked = true;
-    box.dataset.document = String(doc.id);
-    if (hint) box.setAttribute("aria-describedby", `${prefix}-documents-aide`);
-    const label = el("label", "fr-label", `${doc.name} — ${T.fileKind(doc.media_type)}, ${T.fileSize(doc.size)}`);
-    label.htmlFor = box.id;
-    label.append(el("span", "fr-hint-text", `${T.fingerprint} ${String(doc.sha256 || "").slice(0, 16)}…`));
-    group.append(box, label);
-    fieldset.append(group);
-  });
+  const p = el("p", "fr-hint-text", hint || "");
+  p.id = `${prefix}-documents-aide`;
+  fieldset.append(p);
+  documents.forEach((doc, index) => fieldset.append(documentBox(doc, prefix, index, true)));
   return fieldset;
+}
+
+// A file attached while the form waits for an answer joins its list, ticked like the others.
+export function addDocument(section, doc) {
+  const form = section.querySelector("form");
+  if (!form || !doc || !doc.id || form.querySelector(`[data-document="${CSS.escape(String(doc.id))}"]`)) return;
+  const prefix = section.dataset.prefix;
+  let fieldset = form.querySelector(".pnav-consent__documents");
+  if (!fieldset) {
+    fieldset = documentChoice([], prefix, section.dataset.documentsHint || "");
+    form.prepend(fieldset);
+  }
+  fieldset.append(documentBox(doc, prefix, fieldset.querySelectorAll("[data-document]").length, true));
 }
 
 // Returns the <section>. `announce(text)` reads outcomes aloud; `answered({accepted, service, code})` is called when
@@ -177,6 +190,7 @@ export function renderConsent(frame, token, { announce, answered }) {
   section.setAttribute("aria-labelledby", `${prefix}-titre`);
   section.dataset.proposal = String(frame.proposal || "");
   section.dataset.prefix = prefix;
+  section.dataset.documentsHint = String(frame.documents_hint || "");
   const title = el("h3", "pnav-card__title", frame.title || "Transmettre un signalement");
   title.id = `${prefix}-titre`;
   title.tabIndex = -1;

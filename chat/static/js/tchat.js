@@ -7,7 +7,7 @@
 import { Uploader, fileLine, receipt, showMatch } from "./attachments.js";
 import { TchatClient, normalise } from "./client.js";
 import { renderCard, cardSummary } from "./cards.js";
-import { renderConsent, showAnswer } from "./consent.js";
+import { addDocument, renderConsent, showAnswer } from "./consent.js";
 import { wirePsychologistOffer } from "./psychologist.js";
 import { currentTchat, read, remove, write } from "./session.js";
 import { T } from "./strings.js";
@@ -362,6 +362,7 @@ function onAttachment(frame) {
   }
   const li = attachmentItem(frame, local);
   byAttachment.set(frame.id, li);
+  if (consentShown && !consentShown.dataset.answer) addDocument(consentShown, frame); // sent after the proposal
   bySeq.set(seq, li);
   insertBySeq(li, seq);
   const live = !isHistory(frame.at);
