@@ -9,7 +9,7 @@ import zlib
 from typing import Any
 
 import httpx
-from PIL import ExifTags, Image
+from PIL import ExifTags, Image, ImageDraw, ImageFont
 
 from tests.servers import LiveServer
 
@@ -20,9 +20,18 @@ XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.o
 
 def photo_with_metadata(width: int = 640, height: int = 480) -> bytes:
     """A JPEG carrying what a phone writes: GPS position, camera and date in EXIF, XMP, a comment, rotated."""
-    image = Image.new("RGB", (width, height), (200, 30, 30))
-    for x in range(0, width, 16):
-        image.paste((30, 30, 200), (x, 0, x + 8, height))
+    # Drawn upright (a screenshot of threatening messages), stored turned a quarter left with EXIF orientation 6
+    # (« turn right to view »), as phones do: the preview must come out upright.
+    upright = Image.new("RGB", (height, width), (236, 229, 221))
+    draw = ImageDraw.Draw(upright)
+    font = ImageFont.load_default(size=max(10, height // 24))
+    lines = ["Tu vas le regretter.", "Je sais tout sur toi.", "Rappelle-moi tout de suite.", "Je passe ce soir."]
+    for n, line in enumerate(lines):
+        top = (n + 1) * width // (len(lines) + 2)
+        draw.rounded_rectangle((height // 12, top, height * 11 // 12, top + width // 10), radius=12,
+                               fill=(255, 255, 255))
+        draw.text((height // 8, top + width // 40), line, fill=(20, 20, 20), font=font)
+    image = upright.transpose(Image.Transpose.ROTATE_90)
     exif = Image.Exif()
     exif[ExifTags.Base.Make] = "TelephoneDeTest"
     exif[ExifTags.Base.DateTime] = "2026:03:12 21:14:03"

@@ -41,7 +41,7 @@ async def desks(browser: Browser) -> AsyncIterator[list[BrowserContext]]:
     """Two desktop browsers: the operator's and the local service's (each its own session cookie)."""
     contexts = []
     for _ in range(2):
-        context = await browser.new_context(viewport={"width": 1366, "height": 900}, locale="fr-FR",
+        context = await browser.new_context(viewport={"width": 1366, "height": 1100}, locale="fr-FR",
                                             timezone_id="Europe/Paris", bypass_csp=True, accept_downloads=True)
         context.set_default_timeout(WAIT_MS)
         contexts.append(context)
@@ -131,6 +131,11 @@ async def test_evidence_from_phone_to_local_service(live: Live, browser: Browser
         assert await operator.evaluate(AXE_RUN) == []
         if TAKE_SCREENSHOTS:
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            await pane.locator(".chat-attachment").first.evaluate("""node => {
+                const log = node.closest('.chat-log');
+                log.scrollTop += node.getBoundingClientRect().top - log.getBoundingClientRect().top - 40;
+                window.scrollTo(0, 0);
+            }""")
             await operator.screenshot(path=str(SCREENSHOTS / "41-console-apercu.png"))
 
         await pane.locator(".chat-signalement summary").click()
@@ -190,7 +195,8 @@ async def test_evidence_from_phone_to_local_service(live: Live, browser: Browser
         await expect(documents.locator(".pnav-receipt__hash")).to_have_text(handed)
         await phone.set_input_files("#document", str(tmp_path / "nouvelle-capture.png"))
         await phone.get_by_role("button", name="Envoyer le document").click()
-        await expect(documents.locator(".pnav-receipt__hash")).to_have_text([*handed, hashlib.sha256(later).hexdigest()])
+        await expect(documents.locator(".pnav-receipt__hash")).to_have_text(
+            [*handed, hashlib.sha256(later).hexdigest()])
         await expect(phone.locator("#ajout-etat")).to_contain_text("Fichier reçu : capture-4.png")
         await phone.add_script_tag(path=str(AXE))
         assert await phone.evaluate(AXE_RUN) == []

@@ -84,11 +84,9 @@ export function showMatch(box, sha256, local) {
 
 export function fileLine(name, mediaType, size) {
   const line = el("p", "pnav-attachment__name");
-  line.append(el("span", "pnav-attachment__icon", "📎"), " ");
   const strong = el("strong", null, name);
   strong.dir = "auto";
   line.append(strong, ` — ${T.fileKind(mediaType)}, ${T.fileSize(size)}`);
-  line.firstChild.setAttribute("aria-hidden", "true");
   return line;
 }
 
