@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 from typing import Any
 
 import httpx
+import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -30,9 +32,11 @@ async def _count(live: Live, model: Any, *where: Any) -> int:
     return await live.server.call(count)
 
 
-async def test_receipt_transcript_preview_and_retry(esc: Live) -> None:
+async def test_receipt_transcript_preview_and_retry(esc: Live, caplog: pytest.LogCaptureFixture) -> None:
     """The receipt's SHA-256 is the digest of the bytes sent; the attachment takes the next seq; consoles get a
-    preview without EXIF, XMP or GPS; a retry with the same client_id stores it once."""
+    preview without EXIF, XMP or GPS; a retry with the same client_id stores it once; the logs (at INFO, pnav's
+    level: the database driver's DEBUG lines echo every SQL parameter) name no file."""
+    caplog.set_level(logging.INFO)
     server = esc.server
     tchat = await taken_tchat(server)
     await tchat.visitor.send({"type": "send", "client_id": "m-1", "body": "Voici ce qu'il m'envoie."})
@@ -84,6 +88,11 @@ async def test_receipt_transcript_preview_and_retry(esc: Live) -> None:
 
     for blob in await server.call(sealed):
         assert b"TelephoneDeTest" not in blob and b"JFIF" not in blob and b"PNG" not in blob
+    logged = "\n".join(record.getMessage() for record in caplog.records  # the server's, not the test client's
+                        if not record.name.startswith(("httpx", "httpcore")))
+    assert "attachment stored: " in logged  # sizes and types only:
+    for secret in ("IMG_2026-03-12", "Capture d'écran", receipt["sha256"], receipt["id"], "TelephoneDeTest"):
+        assert secret not in logged
     replayed = Visitor(server, tchat.token)
     await replayed.connect(after=message_seq)
     assert (await replayed.expect("attachment"))["id"] == receipt["id"]

@@ -1,6 +1,7 @@
 // Cards sent in the tchat (orientation, helplines, evidence advice, consent request…), drawn as plain accessible
 // HTML: a heading, text, a list of places or numbers with call links. Every value goes through textContent, so
 // nothing a card carries can inject markup. Unknown kinds get the same generic rendering.
+import { T } from "./strings.js";
 
 const TITLES = {
   orientation: "Près de chez vous",
@@ -123,7 +124,7 @@ export function renderCard(frame) {
   }
   if (kind === "evidence_upload") {
     // The operator asked for evidence: the page opens its file picker from this button (chat/static/js/tchat.js).
-    const button = el("button", "fr-btn fr-btn--sm pnav-card__attach", "Choisir des captures ou des documents");
+    const button = el("button", "fr-btn fr-btn--sm pnav-card__attach", T.chooseFiles);
     button.type = "button";
     article.append(button);
   }

@@ -140,7 +140,7 @@ addForm.addEventListener("submit", (event) => {
   event.preventDefault();
   const file = addInput.files[0];
   if (!file || !currentCode) {
-    addState.textContent = "Choisissez d'abord un fichier.";
+    addState.textContent = T.chooseFileFirst;
     addInput.focus();
     return;
   }

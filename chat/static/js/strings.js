@@ -114,6 +114,7 @@ export const T = {
   receiptText: (name, at, sha256) => `Reçu pnav — ${name}\nReçu le ${at}\nEmpreinte SHA-256 : ${sha256}`,
   fileReceived: (name) => `Fichier reçu : ${name}. Votre reçu est affiché.`,
   chooseFiles: "Choisir des captures ou des documents",
+  chooseFileFirst: "Choisissez d'abord un fichier.",
   documentsTitle: "Documents à transmettre",
   noDocumentTicked: "Aucun document ne sera transmis.",
 };
