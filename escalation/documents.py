@@ -65,7 +65,11 @@ async def add_from_followup(request: Request) -> Response:
     if not attachment_web.allow_source(state, request):
         raise ApiError(429, "rate_limited", attachment_web.TOO_FAST)
     cfg = attachment_config.of(state)
-    received, checked = await attachment_web.receive(state, request)
+    received = await attachment_web.read(state, request)
+    found = await attachments.find(state.sessions, signalement.conversation_id, received.client_id)
+    if found is not None:  # a retry: the same receipt, nothing stored again
+        return JSONResponse(found.receipt(), status_code=201, headers={"Cache-Control": "no-store"})
+    checked = await attachment_web.check(state, received)
     try:
         async with state.sessions.begin() as session:
             added = await attachments.add_to_followup(

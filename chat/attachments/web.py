@@ -52,24 +52,28 @@ def allow_source(state: ChatState, request: Request) -> bool:
     return source is None or limiter.allow(source)
 
 
-async def receive(state: ChatState, request: Request) -> tuple[upload.Upload, checks.Checked]:
-    """Read and check one upload under the process's gates; raises ApiError with a French message."""
+async def read(state: ChatState, request: Request) -> upload.Upload:
+    """Read one upload under the process's gate; raises ApiError with a French message."""
     cfg = config.of(state)
     if cfg.reading.locked():
         raise ApiError(429, "rate_limited", BUSY, retry=True)
     async with cfg.reading:
         try:
-            received = await upload.read(request, cfg.max_bytes)
+            return await upload.read(request, cfg.max_bytes)
         except checks.Refused as refused:
             log.info("attachment refused: %s", refused.code)
             raise ApiError(refused.status, refused.code, refused.message) from None
+
+
+async def check(state: ChatState, received: upload.Upload) -> checks.Checked:
+    """Accept the file by its content (images decoded one at a time per process); ApiError otherwise."""
+    cfg = config.of(state)
     try:
         async with cfg.decoding:
-            checked = await asyncio.to_thread(checks.check, received.data, cfg.max_pixels)
+            return await asyncio.to_thread(checks.check, received.data, cfg.max_pixels)
     except checks.Refused as refused:
         log.info("attachment refused: %s, %d bytes", refused.code, len(received.data))
         raise ApiError(refused.status, refused.code, refused.message) from None
-    return received, checked
 
 
 async def attach(request: Request) -> Response:
@@ -78,12 +82,21 @@ async def attach(request: Request) -> Response:
     conversation = await store.by_token(state.sessions, token) if token else None
     if conversation is None or not token_usable(conversation, state.settings.token_grace_seconds):
         raise ApiError(401, "invalid_token", LINK_EXPIRED)
-    if conversation.status not in store.OPEN_STATUSES:
-        raise ApiError(409, "conversation_closed", CLOSED)
     if not allow_source(state, request):
         raise ApiError(429, "rate_limited", TOO_FAST)
     cfg = config.of(state)
-    received, checked = await receive(state, request)
+    received = await read(state, request)
+    # A retry of a file already stored gets its receipt again, even if the tchat has ended meanwhile.
+    found = await attachments.find(state.sessions, conversation.id, received.client_id)
+    if found is not None:
+        if found.seq is not None:
+            # Published again, like a retried message: its first attempt may have died before publishing.
+            await conversations.publish(state, conversation.id, {**found.frame_fields(), "seq": found.seq,
+                                                                 "at": found.at})
+        return JSONResponse(found.receipt(), status_code=201, headers=NO_STORE)
+    if conversation.status not in store.OPEN_STATUSES:
+        raise ApiError(409, "conversation_closed", CLOSED)
+    checked = await check(state, received)
     try:
         added = await attachments.add_to_tchat(state.sessions, cfg.key, conversation.id, checked, received.client_id,
                                                received.filename if received.keep_name else None,

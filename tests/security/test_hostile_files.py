@@ -156,6 +156,9 @@ async def test_limits_per_tchat_and_per_source(strict: LiveServer) -> None:
                                 data={"client_id": "z"}, files={"other": ("x.png", photo, "image/png")}), 400,
                 "file_required")
     _french(await upload(strict, first["token"], photo, client_id="a8"), 409, "conversation_closed")
+    # A retry of a file stored before the end still gets its receipt.
+    again = await upload(strict, first["token"], photo, client_id="a0")
+    assert again.status_code == 201 and again.json()["sha256"] == hashlib.sha256(photo).hexdigest()
 
 
 def test_record_hostile_files_row() -> None:

@@ -323,7 +323,7 @@ function onDelayed({ client_id: clientId, message }) {
 
 const attachInput = $("fichier");
 const notice = $("avant-envoi");
-const keepName = $("garder-nom");
+const keepName = $("garder-intitule");
 const dropHint = $("depot");
 const maxBytes = Number(root.dataset.maxBytes) || 10 * 1024 * 1024;
 const byAttachment = new Map(); // attachment id -> its item in the transcript
