@@ -186,6 +186,7 @@ async def test_frames_by_role(staff_live: LiveServer) -> None:
             "accept_offer": {"type": "accept_offer", "offer": "aucune"},
             "set_status": {"type": "set_status", "status": "paused"},
             "set_mode": {"type": "set_mode", "mode": "offer"},
+            "request_evidence": {"type": "request_evidence", "conversation": conversation},
         }
 
     # Refusals that must hold: (who, frame, conversation). Queue takes across forces, and every action on a tchat
@@ -210,6 +211,11 @@ async def test_frames_by_role(staff_live: LiveServer) -> None:
     # Offers are accepted and statuses set by operators only; the routing mode is a supervisor's.
     refused += [(who, kind, t) for who in ("psy_invited", "sup_police") for kind in ("accept_offer", "set_status")]
     refused += [(who, "set_mode", t) for who in ("op_police", "psy_invited")]
+    # Issue 20: only the operator in charge asks the visitor for evidence (the previews' matrix is in
+    # tests/escalation/test_attachments.py).
+    refused += [(who, "request_evidence", t)
+                for who in ("op_police_other", "op_gendarmerie", "psy_invited", "psy_other", "sup_police")]
+    refused.append(("op_police", "request_evidence", g))
     mismatches = []
     for who, kind, conversation in refused:
         await consoles[who].send(frames_for(conversation)[kind])
@@ -228,6 +234,8 @@ async def test_frames_by_role(staff_live: LiveServer) -> None:
     # join), which the console's replay leaves out: the first message it replays is the operator's, seq 5.
     first = await consoles["sup_police"].expect("message", conversation=t)
     assert (first["seq"], first["author"]) == (5, "operator")
+    await consoles["op_police"].send(frames_for(t)["request_evidence"])
+    assert (await consoles["op_police"].expect("card", conversation=t))["kind"] == "evidence_upload"
     for who in ("op_police", "psy_invited", "sup_police"):
         await consoles[who].send(frames_for(t)["whisper"] | {"client_id": f"w-{who}"})
         assert (await consoles[who].expect("ack", client_id=f"w-{who}"))["conversation"] == t
