@@ -11,7 +11,8 @@ from typing import Any
 
 import orjson
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected, WebSocketState
+from uvicorn.protocols.utils import ClientDisconnected
 
 from chat import conversations, hooks, store
 from chat.broker import SubscriberOverflow, Subscription
@@ -55,6 +56,10 @@ MAX_PENDING_FRAMES = 32
 # Frames of the transcript (they carry a seq); and the other conversation frames a visitor receives.
 TRANSCRIPT = frozenset(("message", "card", "attachment", *store.EVENT_KINDS))
 FORWARDED = frozenset((*store.EVENT_KINDS, "closed", "flags"))
+
+# What the server sees when the client went away: starlette's disconnect (a send on a socket closed meanwhile, or a
+# receive after it), and uvicorn's own before starlette wraps it (an accept after the client hung up).
+CLIENT_GONE = (WebSocketDisconnect, WebSocketDisconnected, ClientDisconnected)
 
 LINK_EXPIRED = (
     "Cette conversation n'est plus disponible (elle est terminée ou le lien a expiré). "
@@ -118,22 +123,25 @@ class VisitorSocket:
             return
         limits = limits_of(self.state)
         source = limits.open_socket(self.ws)
-        await self.ws.accept()
-        if source is None:
-            await self.send({"type": "error", "code": "too_many_connections", "message": TOO_MANY_SOCKETS})
-            await self._close(CLOSE_TOO_SLOW)
-            return
         try:
+            await self.ws.accept()
+            if source is None:
+                await self.send({"type": "error", "code": "too_many_connections", "message": TOO_MANY_SOCKETS})
+                await self._close(CLOSE_TOO_SLOW)
+                return
             await self._session()
+        except CLIENT_GONE:
+            pass  # the client went away (a closed tab, a lost network): nothing went wrong here, nothing to log
         except (SQLAlchemyError, OSError) as exc:
             # The database is down or its pool exhausted (a reconnect stampede): say so and let the client retry.
             log.warning("visitor session ended by storage error: %s", type(exc).__name__)
-            with contextlib.suppress(RuntimeError, OSError):
+            with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
                 await self.send({"type": "error", "code": "storage_unavailable", "message": UNAVAILABLE,
                                  "retry": True})
             await self._close(CLOSE_TOO_SLOW)
         finally:
-            limits.close_socket(source)
+            if source is not None:
+                limits.close_socket(source)
 
     async def _session(self) -> None:
         hello = await self._hello()
