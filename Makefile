@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run install assets migrate demo test lint unit browser loadtest bench dist upgrade lock clean
+.PHONY: run install assets messages translations migrate demo test lint unit browser loadtest bench dist upgrade lock clean
 
 # Dependencies come from the hashed lock (requirements-dev.txt: runtime + dev tools, pip and setuptools included);
 # pnav itself is installed editable on top, without resolving anything again.
@@ -23,13 +23,34 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(BIN)/.installed assets
+install: $(BIN)/.installed assets translations
 
 # The DSFR files pnav serves, copied from the pinned npm package into the package (chat/assets.py).
 chat/static/dsfr/VERSION: node_modules/.installed chat/assets.py
 	$(PYTHON) -m chat.assets
 
 assets: chat/static/dsfr/VERSION
+
+# Translations of the visitor's side (README: adding a language). `make messages` extracts the French strings of the
+# templates (babel.cfg) and of the scripts (babel-js.cfg) and merges them into every language's .po files, to be
+# translated; `make translations` compiles them (.mo for the server, js.json for the scripts): `make install` runs
+# it, and the wheel carries what it made.
+LOCALES := pnav/locales
+LANGS := en ar es pt uk
+messages: $(BIN)/.installed
+	$(BIN)/pybabel -q extract --no-location --sort-output --no-wrap -F babel.cfg -o $(LOCALES)/messages.pot \
+	  --project=pnav --copyright-holder=pnav --msgid-bugs-address=- --ignore-dirs=".* _* node_modules dsfr var build dist" .
+	$(BIN)/pybabel -q extract --no-location --sort-output --no-wrap -F babel-js.cfg -o $(LOCALES)/js.pot \
+	  --project=pnav --copyright-holder=pnav --msgid-bugs-address=- --ignore-dirs=".* _* node_modules dsfr var build dist" .
+	for lang in $(LANGS); do for domain in messages js; do \
+	  $(BIN)/pybabel -q update --init-missing --no-fuzzy-matching --ignore-obsolete --no-wrap -D $$domain -l $$lang \
+	    -i $(LOCALES)/$$domain.pot -d $(LOCALES) || exit 1; \
+	done; done
+
+translations: $(BIN)/.installed
+	$(BIN)/pybabel -q compile -D messages -d $(LOCALES)
+	$(BIN)/pybabel -q compile -D js -d $(LOCALES)
+	$(BIN)/python -m pnav.catalogues
 
 migrate: install
 	$(BIN)/pnav migrate

@@ -1,4 +1,5 @@
-"""The visitor's pages (French, server-rendered) and the static files they need, all served by pnav itself.
+"""The visitor's pages (server-rendered in the visitor's language, French by default: chat/languages.py) and the
+static files they need, all served by pnav itself.
 
 No page sets a cookie or loads anything from another host: the design system (DSFR) is served from the copy of the
 pinned npm package inside pnav (``chat/static/dsfr/``, made by ``chat/assets.py``), and only the files a page can ask
@@ -17,9 +18,11 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 import routing
+from chat import languages
 from chat.assets import ALLOWED as DSFR_ALLOWED
 from chat.assets import TARGET as DSFR_DIST
 from chat.attachments import config as attachment_config
+from chat.languages import N_
 from chat.state import state_of
 from chat.templating import templates
 from routing import Category
@@ -42,23 +45,38 @@ DEFAULT_QUICK_EXIT_URL = "https://meteofrance.com/"
 MAX_MESSAGE_PARTS = 5
 
 CATEGORY_LABELS = {
-    "sexual_violence": "Violences sexuelles et sexistes",
-    "domestic_violence": "Violences conjugales",
-    "discrimination_hate": "Discriminations, haine et cyber-harcèlement",
+    "sexual_violence": N_("Violences sexuelles et sexistes"),
+    "domestic_violence": N_("Violences conjugales"),
+    "discrimination_hate": N_("Discriminations, haine et cyber-harcèlement"),
 }
 CATEGORY_HINTS = {
-    "sexual_violence": "Agression ou harcèlement sexuel, viol, exhibition, outrage sexiste, dans la rue, au "
-                       "travail, en ligne ou ailleurs.",
-    "domestic_violence": "Violences physiques, psychologiques, sexuelles ou économiques de la part d'un conjoint, "
-                         "d'un concubin, d'un partenaire de Pacs ou d'un ex.",
-    "discrimination_hate": "Racisme, antisémitisme, haine anti-LGBT, discrimination, menaces et cyber-harcèlement.",
+    "sexual_violence": N_("Agression ou harcèlement sexuel, viol, exhibition, outrage sexiste, dans la rue, au "
+                          "travail, en ligne ou ailleurs."),
+    "domestic_violence": N_("Violences physiques, psychologiques, sexuelles ou économiques de la part d'un "
+                            "conjoint, d'un concubin, d'un partenaire de Pacs ou d'un ex."),
+    "discrimination_hate": N_("Racisme, antisémitisme, haine anti-LGBT, discrimination, menaces et cyber-harcèlement."),
 }
 ROLE_LABELS = {
-    "victim": "Je suis victime",
-    "witness": "Je suis témoin",
-    "relative": "Je suis proche d'une victime",
-    "professional": "Je suis un ou une professionnelle (santé, social, éducation…)",
+    "victim": N_("Je suis victime"),
+    "witness": N_("Je suis témoin"),
+    "relative": N_("Je suis proche d'une victime"),
+    "professional": N_("Je suis un ou une professionnelle (santé, social, éducation…)"),
 }
+
+# The opening hours, cost and channels of the national numbers (routing's data), translated where they are shown
+# (_numbers.html, and cards.js for the cards of the tchat); the numbers' names stay as they are.
+HELPLINE_TEXTS = (
+    N_("24h/24 7j/7"),
+    N_("7j/7, 9h–20h ; messagerie de rappel en dehors de ces horaires"),
+    N_("7j/7, 9h–23h"),
+    N_("SMS ; application « Urgence 114 » (visio en LSF, tchat, texte) ; permet aussi d'alerter discrètement"),
+    N_("appel"),
+    N_("appel ; anonyme"),
+    N_("appel ; e-mail victimes@france-victimes.fr ; depuis l'étranger : +33 1 80 52 33 76"),
+    N_("appel ; tchat sur 3018.fr ; application 3018"),
+    N_("appel ; tchat sur allo119.gouv.fr (moins de 21 ans)"),
+    N_("gratuit"),
+)
 
 
 def _helplines(category: str | None, *, minor: bool = False, emergency: bool = False) -> list[dict[str, str]]:
@@ -95,6 +113,7 @@ def _context(request: Request, **extra: Any) -> dict[str, Any]:
     settings = state_of(request).settings
     return {
         "request": request,
+        **languages.page_context(request),
         "quick_exit_url": settings.extra.get("PNAV_QUICK_EXIT_URL", DEFAULT_QUICK_EXIT_URL),
         "max_message_chars": settings.max_message_chars,
         "max_message_parts": MAX_MESSAGE_PARTS,
@@ -151,7 +170,8 @@ async def legal(request: Request) -> Response:
     return templates.TemplateResponse(request, "legal.html", _context(
         request, token_grace_hours=max(1, settings.token_grace_seconds // 3600),
         retention_days=int(retention) if retention.isdigit() else None,
-        publisher=settings.extra.get("PNAV_PUBLISHER", ""), publisher_contact=settings.extra.get("PNAV_CONTACT", "")))
+        publisher=settings.extra.get("PNAV_PUBLISHER", ""), publisher_contact=settings.extra.get("PNAV_CONTACT", ""),
+        href_fr=f"{request.url.path}?{languages.QUERY}={languages.SOURCE}"))
 
 
 async def dsfr_file(request: Request) -> Response:
@@ -162,6 +182,15 @@ async def dsfr_file(request: Request) -> Response:
     if not file.is_file():
         return PlainTextResponse("Fichier introuvable.", status_code=404)
     return FileResponse(file, headers={"cache-control": STATIC_CACHE})
+
+
+async def script_texts(request: Request) -> Response:
+    """The scripts' strings of a language (chat/static/js/i18n.js); the name carries a digest of the content."""
+    catalogue = languages.script_catalogue_named(str(request.path_params["digest"]))
+    if catalogue is None:
+        return PlainTextResponse("Fichier introuvable.", status_code=404)
+    return Response(catalogue.body, media_type="application/json",
+                    headers={"cache-control": "public, max-age=31536000, immutable"})
 
 
 class _CachedStatic(StaticFiles):
@@ -184,6 +213,7 @@ routes: list[BaseRoute] = [
     Route("/fin", end, name="end"),
     Route("/suivi", followup, name="followup"),
     Route("/mentions-legales", legal, name="legal"),
+    Route("/textes/{digest}.json", script_texts, name="script_texts"),
     Route("/static/dsfr/{path:path}", dsfr_file, name="dsfr"),
     Mount("/static", app=_CachedStatic(directory=STATIC_DIR), name="static"),
 ]

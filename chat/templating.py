@@ -1,4 +1,8 @@
-"""The one Jinja2 environment of pnav (``pnav/templates/``, shipped inside the wheel, autoescaped)."""
+"""The one Jinja2 environment of pnav (``pnav/templates/``, shipped inside the wheel, autoescaped).
+
+It carries Jinja2's i18n extension (``chat/languages.py``): the visitor's templates mark their French text with
+``{% trans %}`` and ``_()``, and each page renders in the language of its request.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,11 @@ from importlib.resources import files
 
 from starlette.templating import Jinja2Templates
 
+from chat import languages
+
 # The templates live in the ``pnav`` package so that an installed wheel carries them; every top-level package of
 # pnav is installed side by side, so the same lookup works in a checkout and in site-packages.
 TEMPLATES_DIR = str(files("pnav") / "templates")
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
+languages.install(templates.env)

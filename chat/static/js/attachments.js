@@ -8,6 +8,8 @@
 //   file not yet sent, never one already received (its receipt comes back with the transcript);
 // - the receipt (SHA-256 of the bytes the server received, and its time) is compared with the digest of the file
 //   computed on this device, when the browser can.
+import { LOCALE } from "./i18n.js";
+import { errorText } from "./errors.js";
 import { randomId } from "./session.js";
 import { T } from "./strings.js";
 
@@ -16,7 +18,7 @@ import { T } from "./strings.js";
 const RETRY_BASE_MS = 2000;
 const RETRY_CAP_MS = 30000;
 
-const dateTime = new Intl.DateTimeFormat("fr-FR", { dateStyle: "long", timeStyle: "medium" });
+const dateTime = new Intl.DateTimeFormat(LOCALE, { dateStyle: "long", timeStyle: "medium" });
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -168,11 +170,11 @@ export class Uploader extends EventTarget {
       }
       const error = body.error || {};
       if (xhr.status === 429 || xhr.status >= 500 || error.retry) {
-        this.later(entry, error.message || T.uploadRetrying);
+        this.later(entry, errorText(error, T.uploadRetrying));
         return;
       }
       this.queue.shift();
-      this.emit("failed", { entry, message: error.message || T.uploadFailed });
+      this.emit("failed", { entry, message: errorText(error, T.uploadFailed) });
       this.next();
     });
     // The network failed (offline, connection cut mid-upload): the same client_id goes again later.

@@ -1,18 +1,37 @@
 // Cards sent in the tchat (orientation, helplines, evidence advice, consent request…), drawn as plain accessible
 // HTML: a heading, text, a list of places or numbers with call links. Every value goes through textContent, so
 // nothing a card carries can inject markup. Unknown kinds get the same generic rendering.
+import { _, N_, number } from "./i18n.js";
 import { T } from "./strings.js";
 
 const TITLES = {
-  orientation: "Près de chez vous",
-  support: "Près de chez vous",
-  helplines: "Numéros utiles",
-  helpline: "Numéro utile",
-  evidence: "Garder des preuves",
-  evidence_upload: "Vous pouvez déposer des captures d'écran ici",
-  followup: "Votre code de suivi",
-  consent_request: "Transmettre un signalement",
+  orientation: _("Près de chez vous"),
+  support: _("Près de chez vous"),
+  helplines: _("Numéros utiles"),
+  helpline: _("Numéro utile"),
+  evidence: _("Garder des preuves"),
+  evidence_upload: _("Vous pouvez déposer des captures d'écran ici"),
+  followup: _("Votre code de suivi"),
+  consent_request: _("Transmettre un signalement"),
 };
+
+// The opening hours, cost and channels of the national numbers (routing's data, as chat/pages.py HELPLINE_TEXTS),
+// marked for extraction: a card shows them in the page's language, and any other value (a local service's hours)
+// as it came.
+N_("24h/24 7j/7");
+N_("7j/7, 9h–20h ; messagerie de rappel en dehors de ces horaires");
+N_("7j/7, 9h–23h");
+N_("SMS ; application « Urgence 114 » (visio en LSF, tchat, texte) ; permet aussi d'alerter discrètement");
+N_("appel");
+N_("appel ; anonyme");
+N_("appel ; e-mail victimes@france-victimes.fr ; depuis l'étranger : +33 1 80 52 33 76");
+N_("appel ; tchat sur 3018.fr ; application 3018");
+N_("appel ; tchat sur allo119.gouv.fr (moins de 21 ans)");
+N_("gratuit");
+
+function dataText(value) {
+  return value ? _(value) : value;
+}
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -62,33 +81,33 @@ function renderItem(item) {
   if (text) li.append(el("p", "pnav-card__text", text));
   const address = str(item.address);
   if (address) li.append(el("p", "pnav-card__meta", address));
-  const when = [str(item.availability), str(item.cost), str(item.hours)].filter(Boolean).join(" · ");
+  const when = [str(item.availability), str(item.cost), str(item.hours)].filter(Boolean).map(dataText).join(" · ");
   if (when) li.append(el("p", "pnav-card__meta", when));
-  const channels = str(item.channels);
+  const channels = dataText(str(item.channels));
   if (channels) li.append(el("p", "pnav-card__meta", channels));
   if (typeof item.distance_km === "number") {
-    li.append(el("p", "pnav-card__meta", `À environ ${item.distance_km.toLocaleString("fr-FR", { maximumFractionDigits: 1 })} km`));
+    li.append(el("p", "pnav-card__meta", _("À environ {distance} km", { distance: number(item.distance_km, { maximumFractionDigits: 1 }) })));
   }
   const links = el("p", "pnav-card__links");
   const tel = telHref(phone);
   if (tel) {
-    const a = el("a", "fr-link", `Appeler le ${phone}`);
+    const a = el("a", "fr-link", _("Appeler le {phone}", { phone }));
     a.href = tel;
     links.append(a);
   }
   const smsDigits = sms.replace(/[^\d+]/g, "");
   if (smsDigits) {
-    const a = el("a", "fr-link", `Envoyer un SMS au ${sms}`);
+    const a = el("a", "fr-link", _("Envoyer un SMS au {number}", { number: sms }));
     a.href = `sms:${smsDigits}`;
     links.append(a);
   }
   const url = safeUrl(item.url || item.website);
   if (url) {
-    const a = el("a", "fr-link", "Site internet");
+    const a = el("a", "fr-link", _("Site internet"));
     a.href = url;
     a.rel = "noreferrer noopener";
     a.target = "_blank";
-    a.title = `${name || "Site internet"} (nouvelle fenêtre)`;
+    a.title = _("{name} (nouvelle fenêtre)", { name: name || _("Site internet") });
     links.append(a);
   }
   const contact = str(item.contact);
@@ -101,7 +120,7 @@ function renderItem(item) {
 export function renderCard(frame) {
   const kind = str(frame.kind) || str(frame.type);
   const article = el("article", `pnav-card pnav-card--${kind.replace(/[^a-z_-]/gi, "") || "generic"}`);
-  const title = str(frame.title) || TITLES[kind] || "Information";
+  const title = str(frame.title) || TITLES[kind] || _("Information");
   const headingId = `carte-${Math.random().toString(36).slice(2, 10)}`;
   const heading = el("h3", "pnav-card__title", title);
   heading.id = headingId;
@@ -139,5 +158,5 @@ export function renderCard(frame) {
 // Short text for screen-reader announcements.
 export function cardSummary(frame) {
   const kind = str(frame.kind) || str(frame.type);
-  return str(frame.title) || TITLES[kind] || "Information";
+  return str(frame.title) || TITLES[kind] || _("Information");
 }

@@ -12,6 +12,8 @@
 //   long text cut into several messages (or messages typed offline) keeps its order even when the server asks to
 //   slow down;
 // - a bad or expired token (close code 4401) stops everything: no reconnection.
+import { _ } from "./i18n.js";
+import { errorText } from "./errors.js";
 import { read, write, randomId } from "./session.js";
 
 // Reconnection delay: 1 s doubling up to 30 s, with "equal jitter" (between half and all of it) so that the
@@ -228,7 +230,7 @@ export class TchatClient extends EventTarget {
         break;
       case "closed":
         this.ended = true;
-        this.failPending("Non envoyé : le tchat est terminé.");
+        this.failPending(_("Non envoyé : le tchat est terminé."));
         this.emit("closed", frame);
         if (this.ws) this.ws.close(1000);
         break;
@@ -299,7 +301,7 @@ export class TchatClient extends EventTarget {
 
   onError(frame) {
     if (frame.code === "invalid_token") {
-      this.invalidMessage = frame.message;
+      this.invalidMessage = errorText(frame);
       return; // the 4401 close follows
     }
     const clientId = frame.client_id ? String(frame.client_id) : null;
@@ -308,14 +310,14 @@ export class TchatClient extends EventTarget {
         if (this.inFlight === clientId) this.inFlight = null;
         clearTimeout(this.retryTimer);
         this.retryTimer = setTimeout(() => this.flush(), RETRY_SEND_MS);
-        this.emit("delayed", { client_id: clientId, message: frame.message });
+        this.emit("delayed", { client_id: clientId, message: errorText(frame) });
         return;
       }
       this.dropFromOutbox(clientId);
-      this.emit("failed", { client_id: clientId, message: frame.message });
+      this.emit("failed", { client_id: clientId, message: errorText(frame) });
       return;
     }
-    this.emit("problem", { code: frame.code, message: frame.message });
+    this.emit("problem", { code: frame.code, message: errorText(frame) });
   }
 
   raiseFloor(seq) {

@@ -5,6 +5,8 @@
 //
 // The browser must not remember any of it (a borrowed phone): autocomplete is off, and no field carries a name, id
 // or type that autofill would recognise (name, tel, email…): the form reads its fields by data-field.
+import { _ } from "./i18n.js";
+import { errorText } from "./errors.js";
 import { T } from "./strings.js";
 
 let counter = 0;
@@ -36,7 +38,7 @@ function field(spec, prefix, index) {
   const group = el("div", "fr-input-group");
   const label = el("label", "fr-label", spec.label);
   label.htmlFor = id;
-  if (spec.required) label.append(el("span", null, " (obligatoire)"));
+  if (spec.required) label.append(el("span", null, ` ${_("(obligatoire)")}`));
   if (spec.hint) label.append(el("span", "fr-hint-text", spec.hint));
   const input = el("input", "fr-input");
   input.id = id;
@@ -191,14 +193,14 @@ export function renderConsent(frame, token, { announce, answered }) {
   section.dataset.proposal = String(frame.proposal || "");
   section.dataset.prefix = prefix;
   section.dataset.documentsHint = String(frame.documents_hint || "");
-  const title = el("h3", "pnav-card__title", frame.title || "Transmettre un signalement");
+  const title = el("h3", "pnav-card__title", frame.title || _("Transmettre un signalement"));
   title.id = `${prefix}-titre`;
   title.tabIndex = -1;
   section.append(title);
   if (frame.text) section.append(el("p", "pnav-card__text", frame.text));
 
   if (Array.isArray(frame.sent) && frame.sent.length) {
-    section.append(el("h4", "pnav-consent__subtitle", "Ce qui sera transmis"));
+    section.append(el("h4", "pnav-consent__subtitle", _("Ce qui sera transmis")));
     const list = el("dl", "pnav-consent__sent");
     for (const item of frame.sent) {
       const value = el("dd", null, item.value);
@@ -208,7 +210,7 @@ export function renderConsent(frame, token, { announce, answered }) {
     section.append(list);
   }
   if (frame.service && frame.service.name) {
-    section.append(el("h4", "pnav-consent__subtitle", "À qui"));
+    section.append(el("h4", "pnav-consent__subtitle", _("À qui")));
     const who = [frame.service.name, frame.service.address, frame.service.phone].filter(Boolean).join(" — ");
     section.append(el("p", "pnav-card__text", who));
   }
@@ -220,7 +222,7 @@ export function renderConsent(frame, token, { announce, answered }) {
   const documents = Array.isArray(frame.documents) ? frame.documents.filter((d) => d && d.id) : [];
   if (documents.length) form.append(documentChoice(documents, prefix, frame.documents_hint));
   const fieldset = el("fieldset", "pnav-consent__fields");
-  fieldset.append(el("legend", "pnav-consent__subtitle", "Vos coordonnées"));
+  fieldset.append(el("legend", "pnav-consent__subtitle", _("Vos coordonnées")));
   const consentText = el("p", "pnav-consent__text", frame.consent_text || "");
   consentText.id = `${prefix}-texte`;
   (Array.isArray(frame.fields) ? frame.fields : []).forEach((spec, index) => {
@@ -233,9 +235,9 @@ export function renderConsent(frame, token, { announce, answered }) {
   problem.hidden = true;
   problem.setAttribute("role", "alert");
   const buttons = el("div", "pnav-consent__buttons");
-  const accept = el("button", "fr-btn", "Transmettre le signalement");
+  const accept = el("button", "fr-btn", _("Transmettre le signalement"));
   accept.type = "submit";
-  const refuse = el("button", "fr-btn fr-btn--secondary", "Non merci, rester anonyme");
+  const refuse = el("button", "fr-btn fr-btn--secondary", _("Non merci, rester anonyme"));
   refuse.type = "button";
   buttons.append(accept, refuse);
   form.append(fieldset, problem, buttons);
@@ -273,7 +275,7 @@ export function renderConsent(frame, token, { announce, answered }) {
     body.attachments = [...form.querySelectorAll("input[data-document]")].filter((box) => box.checked)
       .map((box) => box.dataset.document);
     if (body.consent !== true) {
-      showProblem("Cochez la case de consentement pour transmettre le signalement.", "consent");
+      showProblem(_("Cochez la case de consentement pour transmettre le signalement."), "consent");
       return;
     }
     accept.disabled = true;
@@ -286,7 +288,7 @@ export function renderConsent(frame, token, { announce, answered }) {
       return;
     }
     const error = (data && data.error) || {};
-    showProblem(error.message || "L'envoi n'a pas abouti. Vérifiez votre connexion puis réessayez.", error.field);
+    showProblem(errorText(error, _("L'envoi n'a pas abouti. Vérifiez votre connexion puis réessayez.")), error.field);
   });
 
   refuse.addEventListener("click", async () => {
@@ -301,7 +303,7 @@ export function renderConsent(frame, token, { announce, answered }) {
       return;
     }
     const error = (data && data.error) || {};
-    showProblem(error.message || "La réponse n'a pas pu être envoyée. Réessayez.");
+    showProblem(errorText(error, _("La réponse n'a pas pu être envoyée. Réessayez.")));
   });
   return section;
 }

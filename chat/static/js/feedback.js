@@ -1,5 +1,7 @@
 // The anonymous feedback on the end page (issue 21). Loaded before end.js, which forgets the tchat: the token is
 // kept under "feedback" (sessionStorage, gone with the tab) until the answer is sent or refused, never longer.
+import { _ } from "./i18n.js";
+import { errorText } from "./errors.js";
 import { read, remove, write } from "./session.js";
 
 const section = document.getElementById("avis");
@@ -43,20 +45,20 @@ if (section && pending && typeof pending.token === "string") {
         method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
       });
       if (response.status === 201) {
-        finish("Merci, votre avis est enregistré.");
+        finish(_("Merci, votre avis est enregistré."));
         return;
       }
       const answer = await response.json().catch(() => null);
-      const message = answer && answer.error && answer.error.message;
-      if (response.status === 401 || response.status === 409) finish(message || "Merci.");
+      const message = errorText(answer && answer.error);
+      if (response.status === 401 || response.status === 409) finish(message || _("Merci."));
       else {
         button.disabled = false;
-        error.textContent = message || "Votre avis n'a pas pu être envoyé. Réessayez dans un instant.";
+        error.textContent = message || _("Votre avis n'a pas pu être envoyé. Réessayez dans un instant.");
         error.hidden = false;
       }
     } catch {
       button.disabled = false;
-      error.textContent = "Pas de réseau pour le moment : réessayez dans un instant.";
+      error.textContent = _("Pas de réseau pour le moment : réessayez dans un instant.");
       error.hidden = false;
     }
   });

@@ -1,5 +1,7 @@
 // /suivi: the anonymous status of a signalement from its follow-up code (GET /api/v1/followup/{code}), the documents
 // the service received (with their receipts), and a form to add one (POST /api/v1/followup/{code}/attachments).
+import { _, LANG, LOCALE } from "./i18n.js";
+import { errorText } from "./errors.js";
 import { Uploader, fileLine, receipt, showMatch } from "./attachments.js";
 import { T } from "./strings.js";
 
@@ -10,20 +12,20 @@ const errorBox = document.getElementById("erreur-suivi");
 const result = document.getElementById("resultat");
 const history = document.getElementById("historique");
 
-const dateTime = new Intl.DateTimeFormat("fr-FR", { dateStyle: "long", timeStyle: "short" });
+const dateTime = new Intl.DateTimeFormat(LOCALE, { dateStyle: "long", timeStyle: "short" });
 
 // Labels for the status codes of a signalement; an unknown code falls back to the server's own French label.
 const STATUS_LABELS = {
-  sent: "Signalement transmis au service compétent",
-  transmitted: "Signalement transmis au service compétent",
-  received: "Signalement reçu par le service",
-  acknowledged: "Signalement pris en compte par le service",
-  contacted: "Le service vous a contacté",
-  contact_made: "Le service vous a contacté",
-  unreachable: "Le service n'a pas pu vous joindre",
-  in_progress: "Suivi en cours",
-  closed: "Suivi terminé",
-  done: "Suivi terminé",
+  sent: _("Signalement transmis au service compétent"),
+  transmitted: _("Signalement transmis au service compétent"),
+  received: _("Signalement reçu par le service"),
+  acknowledged: _("Signalement pris en compte par le service"),
+  contacted: _("Le service vous a contacté"),
+  contact_made: _("Le service vous a contacté"),
+  unreachable: _("Le service n'a pas pu vous joindre"),
+  in_progress: _("Suivi en cours"),
+  closed: _("Suivi terminé"),
+  done: _("Suivi terminé"),
 };
 
 function showError(text) {
@@ -55,7 +57,7 @@ function draw(data) {
   const entries = entriesOf(data);
   if (!entries.length) {
     const li = document.createElement("li");
-    li.textContent = "Votre signalement a bien été enregistré. Aucune étape n'a encore été indiquée par le service.";
+    li.textContent = _("Votre signalement a bien été enregistré. Aucune étape n'a encore été indiquée par le service.");
     history.append(li);
   }
   for (const entry of entries) {
@@ -64,7 +66,9 @@ function draw(data) {
     const title = document.createElement("p");
     title.className = "pnav-history__status";
     const status = String(entry.status || "");
-    title.textContent = entry.label || entry.message || STATUS_LABELS[status] || "Étape enregistrée";
+    // The server's label is French: in another language, the label of the status code comes first.
+    const known = Object.prototype.hasOwnProperty.call(STATUS_LABELS, status) ? STATUS_LABELS[status] : "";
+    title.textContent = (LANG !== "fr" && known) || entry.label || entry.message || known || _("Étape enregistrée");
     li.append(title);
     const when = new Date(entry.at || entry.created_at || "");
     if (!Number.isNaN(when.getTime())) {
@@ -168,7 +172,8 @@ function drawAdvice(advice) {
     const link = document.createElement("a");
     link.className = "fr-link";
     link.href = `tel:${advice.phone.replace(/[^0-9+]/g, "")}`;
-    link.textContent = `Appeler ${advice.service || "le service"} : ${advice.phone}`;
+    link.textContent = advice.service ? _("Appeler {service} : {phone}", { service: advice.service, phone: advice.phone })
+      : _("Appeler le service : {phone}", { phone: advice.phone });
     call.append(link);
     box.append(call);
   }
@@ -180,7 +185,7 @@ form.addEventListener("submit", async (event) => {
   result.hidden = true;
   const code = input.value.trim().replace(/\s+/g, "");
   if (!code) {
-    showError("Saisissez le code de suivi qui vous a été donné.");
+    showError(_("Saisissez le code de suivi qui vous a été donné."));
     input.focus();
     return;
   }
@@ -195,7 +200,7 @@ form.addEventListener("submit", async (event) => {
     });
     data = await response.json().catch(() => null);
   } catch {
-    showError("Le service n'a pas pu être joint. Vérifiez votre connexion internet puis réessayez.");
+    showError(_("Le service n'a pas pu être joint. Vérifiez votre connexion internet puis réessayez."));
     return;
   }
   if (response.ok && data) {
@@ -204,13 +209,14 @@ form.addEventListener("submit", async (event) => {
     draw(data);
     return;
   }
-  const message = data && data.error && data.error.message;
+  const message = errorText(data && data.error);
   if (response.status === 404) {
-    showError("Code inconnu : vérifiez qu'il est recopié sans erreur. Un code ne fonctionne qu'après la transmission du signalement.");
+    showError(_("Code inconnu : vérifiez qu'il est recopié sans erreur. Un code ne fonctionne qu'après la "
+      + "transmission du signalement."));
   } else if (response.status === 429) {
-    showError(message || "Trop d'essais en peu de temps. Patientez quelques minutes puis réessayez.");
+    showError(message || _("Trop d'essais en peu de temps. Patientez quelques minutes puis réessayez."));
   } else {
-    showError(message || "Le suivi n'est pas disponible pour le moment. Réessayez plus tard.");
+    showError(message || _("Le suivi n'est pas disponible pour le moment. Réessayez plus tard."));
   }
   input.focus();
 });

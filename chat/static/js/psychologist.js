@@ -2,16 +2,18 @@
 // operators/invitations.py): a card with the question and two buttons; the answer goes back on the socket. The
 // server sends the question again after a reload or a reconnect until it is answered. Every sentence the visitor
 // reads on this card is in TEXT (one place for translations).
+import { _ } from "./i18n.js";
+
 const TEXT = {
-  title: "Une proposition pour vous",
-  question: "Une psychologue peut se joindre à la conversation. D'accord ?",
-  explain: "Elle lira la conversation et pourra vous écrire. Si vous refusez, la conversation continue comme avant.",
-  yes: "Oui, d'accord",
-  no: "Non merci",
-  accepted: "Vous avez accepté. Une psychologue va rejoindre la conversation dès qu'elle sera disponible.",
-  declined: "C'est noté : la conversation continue sans psychologue.",
-  offline: "Pas de connexion pour l'instant : votre réponse n'est pas partie. Réessayez dans un instant.",
-  announced: "Question : une psychologue peut-elle se joindre à la conversation ? Répondez oui ou non.",
+  title: _("Une proposition pour vous"),
+  question: _("Une psychologue peut se joindre à la conversation. D'accord ?"),
+  explain: _("Elle lira la conversation et pourra vous écrire. Si vous refusez, la conversation continue comme avant."),
+  yes: _("Oui, d'accord"),
+  no: _("Non merci"),
+  accepted: _("Vous avez accepté. Une psychologue va rejoindre la conversation dès qu'elle sera disponible."),
+  declined: _("C'est noté : la conversation continue sans psychologue."),
+  offline: _("Pas de connexion pour l'instant : votre réponse n'est pas partie. Réessayez dans un instant."),
+  announced: _("Question : une psychologue peut-elle se joindre à la conversation ? Répondez oui ou non."),
 };
 
 let counter = 0;

@@ -2,6 +2,8 @@
 // several forces), by a commune searched by its name (GET /api/v1/communes), or sans localisation. French messages
 // (and the national numbers) when the code is unknown, with those two other ways in. On success the tchat page
 // replaces this one.
+import { _ } from "./i18n.js";
+import { errorText } from "./errors.js";
 import { write, remove } from "./session.js";
 import { go } from "./visitor.js";
 
@@ -19,15 +21,18 @@ const problemTitle = document.getElementById("probleme-titre");
 const problemText = document.getElementById("probleme-texte");
 const problemWays = document.getElementById("probleme-lieu");
 
-const FORCE_LABELS = { police: "police nationale", gendarmerie: "gendarmerie nationale" };
+const ANSWERED_BY = {
+  police: _("Vous répondra : police nationale"),
+  gendarmerie: _("Vous répondra : gendarmerie nationale"),
+};
 // Metropolitan and overseas codes are five digits; Corsica's 2A/2B never appear in postal codes (20xxx).
 const POSTAL_CODE = /^\d{5}$/;
 // The search waits for a pause in typing (250 ms) rather than asking the server at every key.
 const SEARCH_DELAY_MS = 250;
 // Two letters at least: one letter matches thousands of communes.
 const SEARCH_MIN_CHARS = 2;
-const NO_PLACE = "Indiquez un code postal, cherchez votre commune par son nom, ou cochez « Je ne veux pas le dire / "
-  + "je ne sais pas ».";
+const NO_PLACE = _("Indiquez un code postal, cherchez votre commune par son nom, ou cochez « Je ne veux pas le "
+  + "dire / je ne sais pas ».");
 
 let communesFor = null; // the postal code the picker was built for
 
@@ -100,7 +105,7 @@ function radio(name, index, commune, hintText) {
 }
 
 function answeredBy(commune) {
-  return commune.force && FORCE_LABELS[commune.force] ? `Vous répondra : ${FORCE_LABELS[commune.force]}` : "";
+  return commune.force && ANSWERED_BY[commune.force] ? ANSWERED_BY[commune.force] : "";
 }
 
 // ---- the commune picker of a postal code that spans both forces ----------------------------------------------
@@ -153,16 +158,17 @@ function chosenByName() {
 function showFound(query, communes) {
   found.textContent = "";
   if (!communes.length) {
-    byNameState.textContent = `Aucune commune trouvée pour « ${query} ». Vérifiez l'orthographe, indiquez le code postal, ou cochez « Je ne veux pas le dire / je ne sais pas ».`;
+    byNameState.textContent = _("Aucune commune trouvée pour « {query} ». Vérifiez l'orthographe, indiquez le code "
+      + "postal, ou cochez « Je ne veux pas le dire / je ne sais pas ».", { query });
     return;
   }
-  byNameState.textContent = communes.length === 1 ? "1 commune trouvée : choisissez-la pour continuer."
-    : `${communes.length} communes trouvées : choisissez la vôtre.`;
+  byNameState.textContent = communes.length === 1 ? _("1 commune trouvée : choisissez-la pour continuer.")
+    : _("Communes trouvées : {count}. Choisissez la vôtre.", { count: communes.length });
   const set = document.createElement("fieldset");
   set.className = "fr-fieldset pnav-search__set";
   const legend = document.createElement("legend");
   legend.className = "fr-sr-only";
-  legend.textContent = "Communes trouvées";
+  legend.textContent = _("Communes trouvées");
   set.append(legend);
   communes.forEach((commune, index) => {
     const where = [commune.department_name, `(${commune.department})`].filter(Boolean).join(" ");
@@ -192,7 +198,7 @@ async function search() {
   }
   if (token !== searchToken) return; // a newer search is on its way
   if (!data || !Array.isArray(data.communes)) {
-    byNameState.textContent = "La recherche n'a pas abouti. Vérifiez votre connexion, ou indiquez le code postal.";
+    byNameState.textContent = _("La recherche n'a pas abouti. Vérifiez votre connexion, ou indiquez le code postal.");
     return;
   }
   showFound(query, data.communes);
@@ -254,12 +260,12 @@ function validate() {
   let ok = true;
   let firstBad = null;
   if (!checked("category")) {
-    fieldError("champ-tchat", "erreur-tchat", "Choisissez l'un des trois tchats.");
+    fieldError("champ-tchat", "erreur-tchat", _("Choisissez l'un des trois tchats."));
     firstBad = firstBad || form.querySelector('input[name="category"]');
     ok = false;
   } else fieldError("champ-tchat", "erreur-tchat", "");
   if (!checked("role")) {
-    fieldError("champ-profil", "erreur-profil", "Indiquez si vous êtes victime, témoin, proche ou professionnel.");
+    fieldError("champ-profil", "erreur-profil", _("Indiquez si vous êtes victime, témoin, proche ou professionnel."));
     firstBad = firstBad || form.querySelector('input[name="role"]');
     ok = false;
   } else fieldError("champ-profil", "erreur-profil", "");
@@ -268,7 +274,7 @@ function validate() {
     const code = postalDigits();
     if (!postal.value.trim() && found.querySelector("input")) {
       fieldError("champ-code", "erreur-code", "");
-      byNameState.textContent = "Choisissez votre commune dans la liste.";
+      byNameState.textContent = _("Choisissez votre commune dans la liste.");
       firstBad = firstBad || found.querySelector("input");
       ok = false;
     } else if (!postal.value.trim()) {
@@ -276,14 +282,14 @@ function validate() {
       firstBad = firstBad || postal;
       ok = false;
     } else if (!POSTAL_CODE.test(code) || postal.value.replace(/[\s\d]/g, "")) {
-      const text = "Le code postal s'écrit avec 5 chiffres, par exemple 75011 ou 97400.";
+      const text = _("Le code postal s'écrit avec 5 chiffres, par exemple 75011 ou 97400.");
       fieldError("champ-code", "erreur-code", text);
       // The national numbers and the other ways in too: a person who cannot give a code still gets somewhere.
-      showProblem("Ce code postal n'est pas valide", text, { focus: false, ways: true });
+      showProblem(_("Ce code postal n'est pas valide"), text, { focus: false, ways: true });
       firstBad = firstBad || postal;
       ok = false;
     } else if (ok && communesFor === code && !checked("insee")) {
-      fieldError("champ-commune", "erreur-commune", "Choisissez votre commune dans la liste.");
+      fieldError("champ-commune", "erreur-commune", _("Choisissez votre commune dans la liste."));
       firstBad = communeList.querySelector("input");
       ok = false;
     }
@@ -298,7 +304,7 @@ async function submit(event) {
   if (!validate()) return;
   const body = { category: checked("category"), role: checked("role"), ...placeOf() };
   button.disabled = true;
-  button.textContent = "Ouverture du tchat…";
+  button.textContent = _("Ouverture du tchat…");
   let response;
   let data = null;
   try {
@@ -314,10 +320,11 @@ async function submit(event) {
     response = null;
   } finally {
     button.disabled = false;
-    button.textContent = "Commencer le tchat";
+    button.textContent = _("Commencer le tchat");
   }
   if (!response) {
-    showProblem("Pas de connexion", "Le tchat n'a pas pu être joint. Vérifiez votre connexion internet puis réessayez.");
+    showProblem(_("Pas de connexion"), _("Le tchat n'a pas pu être joint. Vérifiez votre connexion internet puis "
+      + "réessayez."));
     return;
   }
   if (response.status === 201 && data && data.token) {
@@ -337,7 +344,7 @@ async function submit(event) {
     return;
   }
   const error = (data && data.error) || {};
-  const message = error.message || "Une erreur est survenue. Réessayez dans un instant.";
+  const message = errorText(error, _("Une erreur est survenue. Réessayez dans un instant."));
   switch (error.code) {
     case "commune_required":
       buildCommunePicker(body.postal_code, error.communes || []);
@@ -345,19 +352,19 @@ async function submit(event) {
     case "invalid_postal_code":
       fieldError("champ-code", "erreur-code", message);
       postal.focus();
-      showProblem("Ce code postal n'est pas valide", message, { ways: true });
+      showProblem(_("Ce code postal n'est pas valide"), message, { ways: true });
       return;
     case "unknown_postal_code":
       fieldError("champ-code", "erreur-code", message);
-      showProblem("Ce code postal est inconnu", message, { ways: true });
+      showProblem(_("Ce code postal est inconnu"), message, { ways: true });
       return;
     case "insee_not_in_postal_code":
     case "unknown_commune":
       clearCommunePicker();
-      showProblem("La commune ne correspond pas", message, { ways: true });
+      showProblem(_("La commune ne correspond pas"), message, { ways: true });
       return;
     default:
-      showProblem("Le tchat n'a pas pu démarrer", message);
+      showProblem(_("Le tchat n'a pas pu démarrer"), message);
   }
 }
 

@@ -4,6 +4,7 @@
 // transferred, consent_request, consent_result), drawn in seq order whether they arrive live or replayed: the page
 // after a reload is the page before it. What only this tab knows (the follow-up code, the last "read" seen) lives in
 // sessionStorage.
+import { _, LOCALE } from "./i18n.js";
 import { Uploader, fileLine, receipt, showMatch } from "./attachments.js";
 import { TchatClient, normalise } from "./client.js";
 import { renderCard, cardSummary } from "./cards.js";
@@ -51,7 +52,7 @@ const tchat = currentTchat();
 let force = tchat ? tchat.force : null;
 const pageOpened = Date.now();
 
-const time = new Intl.DateTimeFormat("fr-FR", { hour: "2-digit", minute: "2-digit" });
+const time = new Intl.DateTimeFormat(LOCALE, { hour: "2-digit", minute: "2-digit" });
 
 function operatorName() {
   if (force === "gendarmerie") return T.gendarmerie;
@@ -620,13 +621,8 @@ function onConsentResult(frame) {
 
 const queueSamples = []; // [time, position] while waiting, to estimate honestly from what we observe
 
-function ordinal(n) {
-  return n === 1 ? "1re" : `${n}e`;
-}
-
 function minutes(ms) {
-  const m = Math.max(1, Math.round(ms / 60000));
-  return m === 1 ? "1 minute" : `${m} minutes`;
+  return Math.max(1, Math.round(ms / 60000));
 }
 
 function drawQueue(position) {
@@ -634,11 +630,12 @@ function drawQueue(position) {
   const where = $("attente-position");
   const estimate = $("attente-estimation");
   if (!position) {
-    where.textContent = "Votre demande est bien arrivée. Une personne va vous répondre.";
+    where.textContent = _("Votre demande est bien arrivée. Une personne va vous répondre.");
   } else if (position === 1) {
-    where.textContent = "Vous êtes la prochaine personne à qui l'on va répondre.";
+    where.textContent = _("Vous êtes la prochaine personne à qui l'on va répondre.");
   } else {
-    where.textContent = `Vous êtes ${ordinal(position)} dans la file : ${position - 1} personne${position > 2 ? "s" : ""} avant vous.`;
+    where.textContent = position === 2 ? _("Vous êtes 2e dans la file : 1 personne avant vous.")
+      : _("Vous êtes {rank}e dans la file : {before} personnes avant vous.", { rank: position, before: position - 1 });
   }
   // Honest estimate: only from the pace we have seen the queue move since this page opened; none before that.
   const first = queueSamples[0];
@@ -646,9 +643,11 @@ function drawQueue(position) {
   const moved = first && last ? first[1] - last[1] : 0;
   if (position && moved > 0) {
     const perPlace = (last[0] - first[0]) / moved;
-    estimate.textContent = `Au rythme observé depuis votre arrivée, l'attente serait d'environ ${minutes(perPlace * position)}. C'est une estimation : elle peut changer.`;
+    estimate.textContent = _("Au rythme observé depuis votre arrivée, l'attente serait d'environ {minutes} min. C'est "
+      + "une estimation : elle peut changer.", { minutes: minutes(perPlace * position) });
   } else {
-    estimate.textContent = "Nous ne pouvons pas encore estimer l'attente : elle dépend du nombre de personnes qui écrivent en ce moment. Elle s'affichera dès que la file avancera.";
+    estimate.textContent = _("Nous ne pouvons pas encore estimer l'attente : elle dépend du nombre de personnes qui "
+      + "écrivent en ce moment. Elle s'affichera dès que la file avancera.");
   }
 }
 
@@ -665,14 +664,15 @@ function onQueue(position) {
   const previous = sampleQueue(position);
   drawQueue(position);
   if (previous !== null && position && position !== previous) {
-    announce(position === 1 ? "Vous êtes maintenant la prochaine personne." : `Vous êtes maintenant ${ordinal(position)} dans la file.`);
+    announce(position === 1 ? _("Vous êtes maintenant la prochaine personne.")
+      : _("Vous êtes maintenant {rank}e dans la file.", { rank: position }));
   }
 }
 
 let typingTimer = null;
 
 function showTyping(who) {
-  typingLine.textContent = `${authorLabel(who)} écrit…`;
+  typingLine.textContent = _("{who} écrit…", { who: authorLabel(who) });
   typingLine.hidden = false;
   clearTimeout(typingTimer);
   typingTimer = setTimeout(hideTyping, TYPING_SHOWN_MS);
@@ -694,17 +694,18 @@ function drawConnection({ state, retryAt }) {
   connection.hidden = false;
   switch (state) {
     case "connecting":
-      connectionText.textContent = wasOpen ? "Reconnexion…" : "Connexion en cours…";
+      connectionText.textContent = wasOpen ? _("Reconnexion…") : _("Connexion en cours…");
       break;
     case "open":
-      connectionText.textContent = "Connecté";
+      connectionText.textContent = _("Connecté");
       if (wasOpen === "lost") announce(T.connectionBack);
       wasOpen = true;
       break;
     case "waiting": {
       const tick = () => {
         const s = Math.max(0, Math.ceil((retryAt - Date.now()) / 1000));
-        connectionText.textContent = `Connexion perdue. Nouvel essai dans ${s} s. Vos messages seront envoyés au retour de la connexion.`;
+        connectionText.textContent = _("Connexion perdue. Nouvel essai dans {seconds} s. Vos messages seront envoyés au "
+          + "retour de la connexion.", { seconds: s });
       };
       tick();
       countdown = setInterval(tick, 1000);
@@ -713,7 +714,7 @@ function drawConnection({ state, retryAt }) {
       break;
     }
     case "offline":
-      connectionText.textContent = "Pas de réseau. Vos messages seront envoyés dès son retour.";
+      connectionText.textContent = _("Pas de réseau. Vos messages seront envoyés dès son retour.");
       if (wasOpen === true) announce(T.connectionLost);
       if (wasOpen) wasOpen = "lost";
       break;
