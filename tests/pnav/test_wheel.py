@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -112,6 +113,11 @@ def test_wheel_migrates_sqlite_and_serves(installed: Installed) -> None:
         assert health == {"status": "ok"} or health.get("status") == "ok", health
         home = httpx.get(f"{base}/", timeout=5 * UNIT)
         assert home.status_code == 200 and "/static/dsfr/dsfr.min.css" in home.text
+        # The wheel carries the compiled catalogues: a page in Arabic, and its scripts' strings.
+        arabic = httpx.get(f"{base}/?lang=ar", timeout=5 * UNIT).text
+        assert '<html lang="ar" dir="rtl"' in arabic and "خروج سريع" in arabic
+        (texts,) = re.findall(r'data-textes="(/textes/ar-[0-9a-f]+\.json)"', arabic)
+        assert httpx.get(f"{base}{texts}", timeout=5 * UNIT).json()["Connecté"] == "متصل"
         css = httpx.get(f"{base}/static/dsfr/dsfr.min.css", timeout=5 * UNIT)
         assert css.status_code == 200 and css.headers["content-type"].startswith("text/css") and len(css.content) > 1e5
         font = httpx.get(f"{base}/static/dsfr/fonts/Marianne-Regular.woff2", timeout=5 * UNIT)
