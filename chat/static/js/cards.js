@@ -1,7 +1,7 @@
 // Cards sent in the tchat (orientation, helplines, evidence advice, consent request…), drawn as plain accessible
 // HTML: a heading, text, a list of places or numbers with call links. Every value goes through textContent, so
 // nothing a card carries can inject markup. Unknown kinds get the same generic rendering.
-import { _, N_, number } from "./i18n.js";
+import { _, LANG, N_, number as formatNumber } from "./i18n.js";
 import { T } from "./strings.js";
 
 const TITLES = {
@@ -28,6 +28,12 @@ N_("appel ; e-mail victimes@france-victimes.fr ; depuis l'étranger : +33 1 80 5
 N_("appel ; tchat sur 3018.fr ; application 3018");
 N_("appel ; tchat sur allo119.gouv.fr (moins de 21 ans)");
 N_("gratuit");
+
+// A card's title comes from the console, in French: in another language, the title of its kind comes first.
+function cardTitle(frame, kind) {
+  const known = Object.prototype.hasOwnProperty.call(TITLES, kind) ? TITLES[kind] : "";
+  return (LANG !== "fr" && known) || str(frame.title) || known || _("Information");
+}
 
 function dataText(value) {
   return value ? _(value) : value;
@@ -86,7 +92,8 @@ function renderItem(item) {
   const channels = dataText(str(item.channels));
   if (channels) li.append(el("p", "pnav-card__meta", channels));
   if (typeof item.distance_km === "number") {
-    li.append(el("p", "pnav-card__meta", _("À environ {distance} km", { distance: number(item.distance_km, { maximumFractionDigits: 1 }) })));
+    li.append(el("p", "pnav-card__meta", _("À environ {distance} km",
+      { distance: formatNumber(item.distance_km, { maximumFractionDigits: 1 }) })));
   }
   const links = el("p", "pnav-card__links");
   const tel = telHref(phone);
@@ -120,7 +127,7 @@ function renderItem(item) {
 export function renderCard(frame) {
   const kind = str(frame.kind) || str(frame.type);
   const article = el("article", `pnav-card pnav-card--${kind.replace(/[^a-z_-]/gi, "") || "generic"}`);
-  const title = str(frame.title) || TITLES[kind] || _("Information");
+  const title = cardTitle(frame, kind);
   const headingId = `carte-${Math.random().toString(36).slice(2, 10)}`;
   const heading = el("h3", "pnav-card__title", title);
   heading.id = headingId;
@@ -158,5 +165,5 @@ export function renderCard(frame) {
 // Short text for screen-reader announcements.
 export function cardSummary(frame) {
   const kind = str(frame.kind) || str(frame.type);
-  return str(frame.title) || TITLES[kind] || _("Information");
+  return cardTitle(frame, kind);
 }
