@@ -120,14 +120,14 @@ async def test_visitor_path_in_another_language(audited: Visit, server: LiveServ
     else:
         assert own_box["x"] > operator_box["x"] and exit_box["x"] > viewport["width"] / 2
     await in_language(visit, expected)
-    await visit.screenshot(f"22-tchat-{expected.code}", full_page=False)
+    await visit.screenshot(f"50-tchat-{expected.code}", full_page=False)
 
     await page.click("#terminer-bouton")
     await page.click("#terminer-oui")
     await page.wait_for_url(f"**/fin?tchat=domestic_violence&lang={expected.code}")
     await expect(page.get_by_role("heading", name=expected.evidence)).to_be_visible()
     await in_language(visit, expected)
-    await visit.screenshot(f"22-fin-{expected.code}")
+    await visit.screenshot(f"51-fin-{expected.code}")
 
     # A page opened without the parameter (a typed address) comes back in the language chosen in this tab.
     await visit.goto("/suivi")
