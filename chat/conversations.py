@@ -136,6 +136,12 @@ async def finish(
 
 async def set_flags(state: ChatState, conversation_id: str, *, emergency: bool, minor: bool) -> None:
     await store.set_flags(state.sessions, conversation_id, emergency=emergency, minor=minor)
+    await flags_set(state, conversation_id, emergency=emergency, minor=minor)
+
+
+async def flags_set(state: ChatState, conversation_id: str, *, emergency: bool, minor: bool) -> None:
+    """Flags were committed (here or in another package's transaction, ``store.set_flags_in``): tell the tchat and
+    move the queue."""
     conversation = await store.get(state.sessions, conversation_id)
     await publish(state, conversation_id, {"type": "flags", "emergency": emergency, "minor": minor})
     if conversation is not None and conversation.status == "queued":

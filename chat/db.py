@@ -170,7 +170,10 @@ def _long_running(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 def long_running(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
     """Sessions with minutes of deadline for reports, exports and the purge (months of rows), on two connections
     of their own: the request paths keep their seconds."""
-    return _long_running(sessions.kw["bind"])
+    factory = _long_running(sessions.kw["bind"])
+    info = sessions.kw.get("info")
+    # What the caller's factory carries (the audit key) goes with its sessions on the long-running connections too.
+    return factory if not info else async_sessionmaker(factory.kw["bind"], expire_on_commit=False, info=info)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -382,18 +382,24 @@ async def set_location(sessions: async_sessionmaker[AsyncSession], conversation_
                        only_assigned_to: str) -> bool:
     """Set the commune of a live tchat (and what follows from it: département, postal code, competent local
     service) for the operator in charge; False when the tchat is no longer theirs or no longer live."""
-    service = where.local_service
     async with sessions.begin() as session:
-        result = await session.execute(
-            update(Conversation)
-            .where(Conversation.id == conversation_id, Conversation.assigned_to == only_assigned_to,
-                   Conversation.status == "active")
-            .values(postal_code=where.postal_code, insee=where.insee, commune_name=where.commune_name,
-                    department=where.department, local_service_id=service.id if service else None,
-                    local_service_approximate=service.approximate if service else False)
-            .returning(Conversation.id)
-        )
-        return result.first() is not None
+        return await set_location_in(session, conversation_id, where, only_assigned_to=only_assigned_to)
+
+
+async def set_location_in(session: AsyncSession, conversation_id: str, where: Resolution, *,
+                          only_assigned_to: str) -> bool:
+    """``set_location`` inside the caller's transaction (which audits it)."""
+    service = where.local_service
+    result = await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.assigned_to == only_assigned_to,
+               Conversation.status == "active")
+        .values(postal_code=where.postal_code, insee=where.insee, commune_name=where.commune_name,
+                department=where.department, local_service_id=service.id if service else None,
+                local_service_approximate=service.approximate if service else False)
+        .returning(Conversation.id)
+    )
+    return result.first() is not None
 
 
 def priority_of(emergency: bool, minor: bool) -> int:
@@ -405,11 +411,16 @@ async def set_flags(
     sessions: async_sessionmaker[AsyncSession], conversation_id: str, *, emergency: bool, minor: bool
 ) -> None:
     async with sessions.begin() as session:
-        await session.execute(
-            update(Conversation)
-            .where(Conversation.id == conversation_id)
-            .values(emergency=emergency, minor=minor, priority=priority_of(emergency, minor))
-        )
+        await set_flags_in(session, conversation_id, emergency=emergency, minor=minor)
+
+
+async def set_flags_in(session: AsyncSession, conversation_id: str, *, emergency: bool, minor: bool) -> None:
+    """``set_flags`` inside the caller's transaction (which audits it)."""
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(emergency=emergency, minor=minor, priority=priority_of(emergency, minor))
+    )
 
 
 async def queue(sessions: async_sessionmaker[AsyncSession], force: str, category: str) -> list[QueueItem]:

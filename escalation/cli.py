@@ -1,4 +1,4 @@
-"""``pnav audit verify``, ``pnav purge`` and ``pnav escalation unseal|keygen``: one-line errors, exit codes."""
+"""``pnav purge`` and ``pnav escalation unseal|keygen``: one-line errors, exit codes."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from audit import keys, trail
 from chat.db import create_cli_engine, session_factory
 from chat.settings import ConfigurationError, Settings
-from escalation import audit, config, crypto, lifting, purge
+from escalation import config, crypto, lifting, purge
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -28,12 +29,12 @@ def _fail(message: str, code: int = 1) -> int:
 
 
 def _with_db(work: Callable[[Settings, Sessions], Awaitable[int]]) -> int:
-    settings = Settings.from_env()
-
     async def run() -> int:
+        settings = Settings.from_env()
+        key = keys.load(settings)
         engine = create_cli_engine(settings.database_url)
         try:
-            return await work(settings, session_factory(engine))
+            return await work(settings, keys.bind(session_factory(engine), key))
         finally:
             await engine.dispose()
 
@@ -43,23 +44,6 @@ def _with_db(work: Callable[[Settings, Sessions], Awaitable[int]]) -> int:
         return _fail(str(exc), 2)
     except (SQLAlchemyError, OSError) as exc:
         return _fail(f"database unavailable ({type(exc).__name__}); is PNAV_DATABASE_URL right and migrated?")
-
-
-def main_audit(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="pnav audit", description="check the hash-chained audit log")
-    parser.add_argument("action", choices=["verify"])
-    parser.parse_args(argv)
-
-    async def work(_settings: Settings, sessions: Sessions) -> int:
-        result = await audit.verify(sessions)
-        if result.broken_at is not None:
-            print(f"pnav: audit log broken at entry {result.broken_at}: {result.reason} "
-                  f"({result.checked} entries before it are intact)", file=sys.stderr)
-            return 1
-        print(f"audit log intact: {result.checked} entries, head {result.head}")
-        return 0
-
-    return _with_db(work)
 
 
 def main_purge(argv: list[str]) -> int:
@@ -91,7 +75,7 @@ def _unseal(args: argparse.Namespace) -> int:
             opened = await lifting.unseal(sessions, args.request_id, private_pem,
                                           operator=f"cli:{operator}")
         except lifting.LiftingError as exc:
-            await audit.record(sessions, actor=f"cli:{operator}", action="identity.unseal_refused",
+            await trail.record(sessions, actor=f"cli:{operator}", action="identity.unseal_refused",
                                target=args.request_id[:32], details={"reason": exc.reason})
             return _fail(f"unseal refused: {exc.reason}")
         for item in opened:
@@ -113,6 +97,7 @@ def _keygen(args: argparse.Namespace) -> int:
     print(f"sealing private key: {private_path} (keep it OFF the servers, offline, with the person who unseals)")
     print(f"PNAV_CONTACT_KEY={base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip('=')}")
     print(f"PNAV_ATTACHMENT_KEY={base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip('=')}")
+    print(f"PNAV_AUDIT_KEY={base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip('=')}")
     return 0
 
 

@@ -15,12 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from audit import trail
 from chat.attachments import config as attachment_config
 from chat.attachments import store as attachments
 from chat.attachments import web as attachment_web
 from chat.errors import ApiError
 from chat.state import state_of
-from escalation import audit, codes, inbox
+from escalation import codes, inbox
 from escalation.api import TOO_MANY, UNKNOWN_CODE, allow_followup
 from escalation.models import Signalement, SignalementAttachment
 from operators import access
@@ -80,7 +81,7 @@ async def add_from_followup(request: Request) -> Response:
                                                   source="followup", added_at=added.attachment.received_at))
                 await session.execute(update(Signalement).where(Signalement.id == signalement.id)
                                       .values(updated_at=added.attachment.received_at))
-                await audit.record(session, actor="visitor", action="signalement.document_added",
+                await trail.record(session, actor="visitor", action="signalement.document_added",
                                    target=signalement.id, details={"attachment": added.attachment.id,
                                                                    "size": added.attachment.size,
                                                                    "media_type": added.attachment.media_type})
@@ -114,7 +115,7 @@ async def download(request: Request) -> Response:
     data = await attachments.sealed_bytes(state.sessions, attachment_config.of(state).key, attachment, "original")
     if data is None:
         return PlainTextResponse(NOT_FOUND, status_code=404)
-    await audit.record(state, actor=signed.account.username, action="signalement.document_downloaded",
+    await trail.record(state, actor=signed.account.username, action="signalement.document_downloaded",
                        target=signalement.id, details={"attachment": attachment.id, "size": attachment.size,
                                                        "media_type": attachment.media_type})
     return Response(data, media_type=attachment.media_type, headers={

@@ -6,9 +6,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from chat import conversations, protocol
+from audit import trail
+from chat import conversations, protocol, store
 from chat.state import ChatState
-from escalation import audit, consent, signalements
+from escalation import consent, signalements
 from operators import frames
 from operators.console import Console, account_channel
 from operators.models import Account
@@ -51,9 +52,12 @@ async def flag(console: Console, fields: dict[str, Any]) -> None:
         await console.error("invalid_field", conversation.id)
         return
     state = console.state
-    await conversations.set_flags(state, conversation.id, emergency=emergency, minor=minor)
-    await audit.record(state, actor=console.account.username, action="conversation.flagged", target=conversation.id,
-                       details={"emergency": emergency, "minor": minor})
+    # The flags and their audit entry commit together: a flag opens the way to lifting anonymity.
+    async with state.sessions.begin() as session:
+        await store.set_flags_in(session, conversation.id, emergency=emergency, minor=minor)
+        await trail.record(session, actor=console.account.username, action="conversation.flagged",
+                           target=conversation.id, details={"emergency": emergency, "minor": minor})
+    await conversations.flags_set(state, conversation.id, emergency=emergency, minor=minor)
     if emergency and not conversation.emergency:
         # The numbers first, in the transcript, so a visitor who reloads still sees them.
         await conversations.post_card(state, conversation.id, consent.emergency_card(), author="system")

@@ -9,10 +9,11 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from audit import trail
 from chat import protocol
 from chat.db import utcnow
 from chat.state import ChatState
-from escalation import audit, config, crypto
+from escalation import config, crypto
 from escalation.contact import ContactDetails
 from escalation.models import Signalement, StatusEvent
 from escalation.signalements import REPEATABLE_STEPS, SERVICE_STEPS
@@ -81,7 +82,7 @@ async def read_contact(state: ChatState, account: Account, signalement: Signalem
         return None
     details = ContactDetails.from_bytes(
         crypto.decrypt_contact(config.of(state).contact_key, signalement.contact_ciphertext, signalement.id))
-    await audit.record(state, actor=account.username, action="signalement.contact_read", target=signalement.id,
+    await trail.record(state, actor=account.username, action="signalement.contact_read", target=signalement.id,
                        details={"role": account.role})
     return details
 
@@ -121,6 +122,6 @@ async def record_step(state: ChatState, account: Account, signalement: Signaleme
             return "step"
         session.add(StatusEvent(signalement_id=signalement.id, status=status, at=now, by_account=account.id,
                                 note_ciphertext=ciphertext))
-        await audit.record(session, actor=account.username, action="signalement.status", target=signalement.id,
+        await trail.record(session, actor=account.username, action="signalement.status", target=signalement.id,
                            details={"status": status, "note": bool(text)})
     return None

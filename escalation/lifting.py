@@ -12,9 +12,10 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from audit import trail
 from chat.db import utcnow
 from chat.models import Conversation
-from escalation import audit, crypto
+from escalation import crypto
 from escalation.models import LiftingRequest, SealedIdentity
 from operators.models import Account
 
@@ -58,7 +59,7 @@ async def file(sessions: async_sessionmaker[AsyncSession], account: Account, agr
         )
         session.add(request)
         await session.flush()
-        await audit.record(session, actor=account.username, action="lifting.filed", target=request.id,
+        await trail.record(session, actor=account.username, action="lifting.filed", target=request.id,
                            details={"conversation": conversation.id, "parquet": agreement.parquet,
                                     "magistrate": agreement.magistrate, "reference": agreement.reference,
                                     "authorised_at": agreement.authorised_at.isoformat()})
@@ -80,7 +81,7 @@ async def approve(sessions: async_sessionmaker[AsyncSession], account: Account, 
                                       .returning(LiftingRequest.id))
         if moved.first() is None:
             raise LiftingError("Cette demande n'attend plus d'approbation.", "request is not waiting for approval")
-        await audit.record(session, actor=account.username, action="lifting.approved", target=request_id,
+        await trail.record(session, actor=account.username, action="lifting.approved", target=request_id,
                            details={"conversation": request.conversation_id})
 
 
@@ -94,7 +95,7 @@ async def reject(sessions: async_sessionmaker[AsyncSession], account: Account, r
                                       .values(state="rejected").returning(LiftingRequest.id))
         if moved.first() is None:
             raise LiftingError("Cette demande n'est plus en attente.", "request is not waiting")
-        await audit.record(session, actor=account.username, action="lifting.rejected", target=request_id,
+        await trail.record(session, actor=account.username, action="lifting.rejected", target=request_id,
                            details={"conversation": request.conversation_id})
 
 
@@ -137,7 +138,7 @@ async def unseal(sessions: async_sessionmaker[AsyncSession], request_id: str, pr
             opened.append(Opened(str(data["address"]), str(data["connected_at"])))
         await session.execute(update(LiftingRequest).where(LiftingRequest.id == request_id)
                               .values(state="unsealed", unsealed_at=utcnow()))
-        await audit.record(session, actor=operator, action="identity.unsealed", target=request_id,
+        await trail.record(session, actor=operator, action="identity.unsealed", target=request_id,
                            details={"conversation": request.conversation_id, "addresses": len(opened),
                                     "reference": request.reference})
     return opened

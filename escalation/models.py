@@ -1,5 +1,5 @@
 """Signalements and their status history and documents, proposals awaiting consent, sealed identities, lifting
-requests, the audit log and the webhook outbox."""
+requests and the webhook outbox (the audit log is ``audit.models``)."""
 
 from __future__ import annotations
 
@@ -114,22 +114,6 @@ class LiftingRequest(Base):
         # Four eyes, enforced by the database itself: nobody approves their own request.
         CheckConstraint("approved_by IS NULL OR approved_by <> filed_by", name="two_people"),
     )
-
-
-class AuditEvent(Base):
-    """Append-only: each entry carries the hash of the previous one; ``pnav audit verify`` walks the chain."""
-
-    __tablename__ = "audit_events"
-
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
-    actor: Mapped[str] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(64))
-    target: Mapped[str] = mapped_column(String(128))
-    details: Mapped[str] = mapped_column(Text)
-    # Unique: two writers that read the same head cannot both append after it; the loser retries.
-    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    hash: Mapped[str] = mapped_column(String(64))
 
 
 class SignalementAttachment(Base):

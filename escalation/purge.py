@@ -27,13 +27,14 @@ from sqlalchemy import delete, exists, select, update
 from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from audit import trail
 from chat.attachments import store as attachments
 from chat.attachments.models import Attachment
 from chat.db import long_running, utcnow
 from chat.feedback import paris_day
 from chat.models import Conversation, Feedback, Message
 from chat.state import ChatState
-from escalation import audit, config
+from escalation import config
 from escalation.config import EscalationConfig
 from escalation.models import (
     LiftingRequest,
@@ -146,7 +147,7 @@ async def run(sessions: async_sessionmaker[AsyncSession], cfg: EscalationConfig,
         comments = await _purge_feedback(session, now - timedelta(days=cfg.conversation_days))
         files = await _purge_attachments(session, now)
         purged = Purged(conversations, messages, sealed, signalements, comments, files)
-        await audit.record(session, actor=actor, action="retention.purge", target="",
+        await trail.record(session, actor=actor, action="retention.purge", target="",
                            details={**asdict(purged), "conversation_days": cfg.conversation_days,
                                     "sealed_days": cfg.sealed_days, "signalement_days": cfg.signalement_days})
     return purged

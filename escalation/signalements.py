@@ -12,13 +12,14 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import routing
+from audit import trail
 from chat import conversations, store
 from chat.attachments import store as attachments
 from chat.db import utcnow
 from chat.errors import ApiError
 from chat.state import ChatState
 from chat.store import ConversationRow
-from escalation import audit, codes, config, consent, crypto, webhooks
+from escalation import codes, config, consent, crypto, webhooks
 from escalation.contact import ContactDetails
 from escalation.models import SIGNALEMENT_STATUSES, Proposal, Signalement, SignalementAttachment, StatusEvent
 
@@ -82,7 +83,7 @@ async def propose(state: ChatState, conversation: ConversationRow, *, account_id
         await session.execute(update(Proposal).where(Proposal.conversation_id == conversation.id,
                                                      Proposal.state == "pending").values(state="superseded"))
         session.add(proposal)
-        await audit.record(session, actor=actor, action="signalement.proposed", target=conversation.id,
+        await trail.record(session, actor=actor, action="signalement.proposed", target=conversation.id,
                            details={"proposal": proposal.id, "service": service.id})
         # In the transcript: the visitor's page replays the form (and, later, its answer) after a reload.
         stored = await store.append_event(session, conversation.id, frame)
@@ -179,7 +180,7 @@ async def accept(state: ChatState, conversation: ConversationRow, details: Conta
             session.add(SignalementAttachment(signalement_id=signalement_id, attachment_id=attachment_id,
                                               source="consent", added_at=now))
         webhooks.enqueue(session, cfg, signalement, "signalement.created")
-        await audit.record(session, actor="visitor", action="signalement.created", target=signalement_id,
+        await trail.record(session, actor="visitor", action="signalement.created", target=signalement_id,
                            details={"conversation": conversation.id, "service": service.id,
                                     "consent_version": proposal.consent_version, "documents": len(chosen)})
         result = await _answer(session, conversation, {"type": "consent_result", "proposal": proposal.id,

@@ -28,11 +28,13 @@ PASSWORD = "load test password, not a real one"
 async def _create_operators(database_url: str, count: int) -> list[dict[str, str]]:
     import re
 
+    from audit import keys
     from chat.db import create_engine, session_factory
+    from chat.settings import Settings
     from operators import accounts
 
     engine = create_engine(database_url)
-    sessions = session_factory(engine)
+    sessions = keys.bind(session_factory(engine), keys.load(Settings.from_env()))
     created = []
     try:
         for index in range(count):

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from audit import trail
 from chat.db import utcnow
-from escalation import audit
 from operators import links, passwords, totp
 from operators.models import FORCES, MAX_CAPACITY, ROLES, Account, AccountSession
 
@@ -92,7 +92,7 @@ async def create(
             raise AccountError(f"l'identifiant {username!r} existe déjà")
         session.add(account)
         await session.flush()
-        await audit.record(session, actor=actor, action="account.created", target=username,
+        await trail.record(session, actor=actor, action="account.created", target=username,
                            details={"role": role, "force": force, "service": service_id})
     return Created(account, totp.provisioning_uri(secret, username))
 
@@ -124,7 +124,7 @@ async def invite(sessions: async_sessionmaker[AsyncSession], username: str, *, r
         session.add(account)
         await session.flush()
         token = await links.issue(session, account.id, "activate", by=actor)
-        await audit.record(session, actor=actor, action="account.created", target=username,
+        await trail.record(session, actor=actor, action="account.created", target=username,
                            details={"role": role, "force": account.force, "service": service_id, "via": "web"})
     return account, token
 
@@ -136,7 +136,7 @@ async def issue_link(sessions: async_sessionmaker[AsyncSession], username: str, 
         if purpose != "activate" and not account.totp_secret:
             purpose = "activate"  # never signed in: the only useful link is the first-sign-in one
         token = await links.issue(session, account.id, purpose, by=actor)
-        await audit.record(session, actor=actor, action="account.link_issued", target=account.username,
+        await trail.record(session, actor=actor, action="account.link_issued", target=account.username,
                            details={"purpose": purpose})
     return token
 
@@ -169,7 +169,7 @@ async def update_profile(sessions: async_sessionmaker[AsyncSession], username: s
                       "capacity": "account.capacity_changed"}.get(key, "account.profile_changed")
             if key == "force" and "role" in changes:
                 continue
-            await audit.record(session, actor=actor, action=action, target=account.username,
+            await trail.record(session, actor=actor, action=action, target=account.username,
                                details={key: value, **({"force": changes["force"]} if key == "role" else {})})
         return account
 
@@ -207,7 +207,7 @@ async def set_disabled(sessions: async_sessionmaker[AsyncSession], username: str
         account.disabled = disabled
         if disabled:
             await revoke_sessions(session, account.id)
-        await audit.record(session, actor=actor, action="account.disabled" if disabled else "account.enabled",
+        await trail.record(session, actor=actor, action="account.disabled" if disabled else "account.enabled",
                            target=account.username)
 
 
@@ -220,7 +220,7 @@ async def reset_password(sessions: async_sessionmaker[AsyncSession], username: s
         account.failed_logins = 0
         account.locked_until = None
         await revoke_sessions(session, account.id)
-        await audit.record(session, actor="cli", action="account.password_reset", target=account.username)
+        await trail.record(session, actor="cli", action="account.password_reset", target=account.username)
 
 
 async def reset_totp(sessions: async_sessionmaker[AsyncSession], username: str) -> str:
@@ -231,7 +231,7 @@ async def reset_totp(sessions: async_sessionmaker[AsyncSession], username: str) 
         account.totp_secret = secret
         account.totp_last_step = 0
         await revoke_sessions(session, account.id)
-        await audit.record(session, actor="cli", action="account.totp_reset", target=account.username)
+        await trail.record(session, actor="cli", action="account.totp_reset", target=account.username)
         return totp.provisioning_uri(secret, account.username)
 
 

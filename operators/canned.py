@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from audit import trail
 from chat.db import single_read, utcnow
 from operators.models import CannedAnswer
 
@@ -25,20 +26,23 @@ async def all_answers(sessions: async_sessionmaker[AsyncSession]) -> list[Canned
 
 
 async def save(sessions: async_sessionmaker[AsyncSession], answer_id: int | None, *, title: str, body: str,
-               position: int, by: str) -> bool:
-    """Create (no id) or update an answer; False when the id does not exist."""
+               position: int, by: str, actor: str) -> bool:
+    """Create (no id) or update an answer, audited in the same transaction; False when the id does not exist."""
     async with sessions.begin() as session:
         if answer_id is None:
             session.add(CannedAnswer(title=title, body=body, position=position, updated_by=by, updated_at=utcnow()))
-            return True
-        answer = await session.get(CannedAnswer, answer_id)
-        if answer is None:
-            return False
-        answer.title, answer.body, answer.position = title, body, position
-        answer.updated_by, answer.updated_at = by, utcnow()
+        else:
+            answer = await session.get(CannedAnswer, answer_id)
+            if answer is None:
+                return False
+            answer.title, answer.body, answer.position = title, body, position
+            answer.updated_by, answer.updated_at = by, utcnow()
+        await trail.record(session, actor=actor, action="canned.saved", target=str(answer_id or "nouvelle"),
+                           details={"title": title})
         return True
 
 
-async def remove(sessions: async_sessionmaker[AsyncSession], answer_id: int) -> None:
+async def remove(sessions: async_sessionmaker[AsyncSession], answer_id: int, *, actor: str) -> None:
     async with sessions.begin() as session:
         await session.execute(delete(CannedAnswer).where(CannedAnswer.id == answer_id))
+        await trail.record(session, actor=actor, action="canned.removed", target=str(answer_id))

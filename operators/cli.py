@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from audit import keys
 from chat.db import create_cli_engine, session_factory
 from chat.settings import ConfigurationError, Settings
 from operators import accounts
@@ -61,11 +62,12 @@ def _read_password(stdin: TextIO) -> str:
 
 def _run(work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[int]], env: dict[str, str] | None) -> int:
     settings = Settings.from_env(env)
+    key = keys.load(settings)
 
     async def main() -> int:
         engine = create_cli_engine(settings.database_url)
         try:
-            return await work(session_factory(engine))
+            return await work(keys.bind(session_factory(engine), key))
         finally:
             await engine.dispose()
 

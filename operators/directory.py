@@ -13,9 +13,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import routing
+from audit import trail
 from chat.db import utcnow
 from chat.state import ChatState
-from escalation import audit
 from operators.models import ServiceOverride
 
 log = logging.getLogger("pnav.operators")
@@ -80,7 +80,7 @@ async def save(state: ChatState, service_id: str, *, name: str, phone: str, addr
         else:
             row.name, row.phone, row.address, row.updated_by, row.updated_at = (
                 clean_name, clean_phone, clean_address, by, utcnow())
-        await audit.record(session, actor=by, action="directory.service_changed", target=service_id,
+        await trail.record(session, actor=by, action="directory.service_changed", target=service_id,
                            details={"name": clean_name, "phone": clean_phone, "address": clean_address})
     await apply(state)
 
@@ -89,7 +89,7 @@ async def revert(state: ChatState, service_id: str, *, by: str) -> None:
     """Back to the shipped entry."""
     async with state.sessions.begin() as session:
         await session.execute(delete(ServiceOverride).where(ServiceOverride.service_id == service_id))
-        await audit.record(session, actor=by, action="directory.service_reverted", target=service_id)
+        await trail.record(session, actor=by, action="directory.service_reverted", target=service_id)
     await apply(state)
 
 

@@ -18,10 +18,10 @@ from sqlalchemy import update
 from starlette.requests import Request
 from starlette.responses import Response
 
+from audit import trail
 from chat.db import utcnow
 from chat.state import state_of
 from chat.templating import templates
-from escalation import audit
 from operators import access, accounts, csrf, links, passwords, signin, totp
 from operators.models import Account
 
@@ -137,7 +137,7 @@ async def _reset_password(request: Request, found: links.Found, password: str, c
         await session.execute(update(Account).where(Account.id == account.id).values(
             password_hash=hashed, totp_last_step=step, failed_logins=0, locked_until=None))
         await accounts.revoke_sessions(session, account.id)
-        await audit.record(session, actor=account.username, action="account.password_reset", target=account.username,
+        await trail.record(session, actor=account.username, action="account.password_reset", target=account.username,
                            details={"via": "link", "link_by": found.link.created_by})
     return _page(request, {"step": "done", "purpose": "password", "account": account})
 
@@ -159,6 +159,6 @@ async def _confirm_enrolment(request: Request, found: links.Found, code: str) ->
             totp_secret=secret, totp_last_step=step, failed_logins=0, locked_until=None))
         await accounts.revoke_sessions(session, account.id)
         action = "account.activated" if found.link.purpose == "activate" else "account.totp_reset"
-        await audit.record(session, actor=account.username, action=action, target=account.username,
+        await trail.record(session, actor=account.username, action=action, target=account.username,
                            details={"via": "link", "link_by": found.link.created_by})
     return _page(request, {"step": "done", "purpose": found.link.purpose, "account": account})

@@ -6,7 +6,6 @@ from typing import Any
 
 from chat import conversations, protocol, store
 from chat.models import UNLOCATED
-from escalation import audit
 from operators import closing, frames, invitations, offers, team, transfers
 from operators.console import Console, account_channel
 from operators.models import OUTCOMES
@@ -36,8 +35,6 @@ async def take(console: Console, fields: dict[str, Any]) -> None:
     if outcome != "taken":
         await console.error(outcome, conversation_id, capacity=capacity)
         return
-    await audit.record(console.state, actor=console.account.username, action="conversation.taken",
-                       target=conversation_id)
     # Every tab of this operator follows the tchat (this one included): they all receive ``attach``.
     await console.state.broker.publish(account_channel(console.account.id),
                                        protocol.dumps({"type": "attach", "conversation": conversation_id}))

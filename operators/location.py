@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 import routing
+from audit import trail
 from chat import conversations, store
-from escalation import audit
 from operators import frames
 from operators.console import Console
 
@@ -39,12 +39,15 @@ async def set_commune(console: Console, fields: dict[str, Any]) -> None:
         await console.send({"type": "error", "code": exc.code, "message": exc.message,
                             "conversation": conversation.id})
         return
-    if not await store.set_location(console.state.sessions, conversation.id, resolved,
-                                    only_assigned_to=console.account.id):
+    async with console.state.sessions.begin() as session:
+        located_here = await store.set_location_in(session, conversation.id, resolved,
+                                                   only_assigned_to=console.account.id)
+        if located_here:
+            await trail.record(session, actor=console.account.username, action="conversation.located",
+                               target=conversation.id, details={"insee": resolved.insee})
+    if not located_here:
         await console.error("conversation_closed", conversation.id)
         return
-    await audit.record(console.state, actor=console.account.username, action="conversation.located",
-                       target=conversation.id, details={"insee": resolved.insee})
     located: dict[str, Any] = {
         "type": "located", "commune": resolved.commune_name, "insee": resolved.insee,
         "department": resolved.department, "postal_code": resolved.postal_code, "competent_force": resolved.force,

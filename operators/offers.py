@@ -30,11 +30,11 @@ from sqlalchemy import exists, func, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from audit import trail
 from chat import conversations, protocol, store
 from chat.db import utcnow
 from chat.models import FORCES, UNLOCATED, Conversation
 from chat.state import ChatState
-from escalation import audit
 from operators.models import Account, AccountSession, Offer, RoutingMode
 from operators.presence import ONLINE_WINDOW
 
@@ -115,6 +115,7 @@ async def take(state: ChatState, conversation_id: str, account: Account, force: 
         if joined is None:
             return "already_taken", capacity
         await session.execute(update(Account).where(Account.id == account.id).values(last_assigned_at=utcnow()))
+        await trail.record(session, actor=account.username, action="conversation.taken", target=conversation_id)
     await conversations.taken(state, conversation_id, joined)
     return "taken", capacity
 
@@ -208,7 +209,7 @@ async def dispatch(state: ChatState, force: str) -> list[Made]:
             offer = Offer(id=secrets.token_hex(16), conversation_id=conversation.id, account_id=chosen.id,
                           status="open", offered_at=now, expires_at=now + timedelta(seconds=OFFER_SECONDS))
             session.add(offer)
-            await audit.record(session, actor="system", action="offer.made", target=conversation.id,
+            await trail.record(session, actor="system", action="offer.made", target=conversation.id,
                                details={"offer": offer.id, "operator": chosen.username})
             made.append(Made(offer.id, chosen.id, offer_frame(offer, conversation)))
     await _tell(state, [(m.account_id, m.frame) for m in made])
@@ -256,9 +257,9 @@ async def accept(console: Console, fields: dict[str, Any]) -> None:
             taken = False
         else:
             await session.execute(update(Account).where(Account.id == me.id).values(lapses=0, last_assigned_at=now))
-            await audit.record(session, actor=me.username, action="offer.accepted", target=conversation_id,
+            await trail.record(session, actor=me.username, action="offer.accepted", target=conversation_id,
                                details={"offer": offer_id})
-            await audit.record(session, actor=me.username, action="conversation.taken", target=conversation_id)
+            await trail.record(session, actor=me.username, action="conversation.taken", target=conversation_id)
             taken = True
     if not taken:
         await console.send({"type": "offer_gone", "offer": offer_id, "reason": "gone"})
@@ -288,13 +289,13 @@ async def sweep(state: ChatState) -> None:
             row = (await session.execute(update(Account).where(Account.id == account_id)
                                          .values(lapses=Account.lapses + 1)
                                          .returning(Account.lapses, Account.username))).one()
-            await audit.record(session, actor=row[1], action="offer.lapsed", target=conversation_id,
+            await trail.record(session, actor=row[1], action="offer.lapsed", target=conversation_id,
                                details={"offer": offer_id, "in_a_row": row[0]})
             told.append((account_id, {"type": "offer_gone", "offer": offer_id, "reason": "lapsed"}))
             if row[0] >= MAX_LAPSES and (await session.execute(
                     update(Account).where(Account.id == account_id, Account.status == "available")
                     .values(status="absent").returning(Account.id))).first():
-                await audit.record(session, actor="system", action="operator.status_changed", target=row[1],
+                await trail.record(session, actor="system", action="operator.status_changed", target=row[1],
                                    details={"status": "absent", "reason": "lapses"})
                 told.append((account_id, {"type": "status", "status": "absent", "reason": "lapses"}))
         not_waiting = exists().where(Conversation.id == Offer.conversation_id, Conversation.status != "queued")
@@ -302,7 +303,7 @@ async def sweep(state: ChatState) -> None:
             update(Offer).where(Offer.status == "open", not_waiting).values(status="withdrawn", answered_at=now)
             .returning(Offer.id, Offer.account_id, Offer.conversation_id))).all()
         for offer_id, account_id, conversation_id in withdrawn:
-            await audit.record(session, actor="system", action="offer.withdrawn", target=conversation_id,
+            await trail.record(session, actor="system", action="offer.withdrawn", target=conversation_id,
                                details={"offer": offer_id})
             told.append((account_id, {"type": "offer_gone", "offer": offer_id, "reason": "withdrawn"}))
         forces = list(await session.scalars(select(RoutingMode.force).where(RoutingMode.mode == "offer")))
@@ -328,7 +329,7 @@ async def _withdraw_open(session: AsyncSession, *conditions: Any) -> list[tuple[
         update(Offer).where(Offer.status == "open", *conditions).values(status="withdrawn", answered_at=utcnow())
         .returning(Offer.id, Offer.account_id, Offer.conversation_id))).all()
     for offer_id, _account_id, conversation_id in rows:
-        await audit.record(session, actor="system", action="offer.withdrawn", target=conversation_id,
+        await trail.record(session, actor="system", action="offer.withdrawn", target=conversation_id,
                            details={"offer": offer_id})
     return [(account_id, {"type": "offer_gone", "offer": offer_id, "reason": "withdrawn"})
             for offer_id, account_id, _c in rows]
@@ -347,7 +348,7 @@ async def set_status(console: Console, fields: dict[str, Any]) -> None:
             values["lapses"] = 0
         await session.execute(update(Account).where(Account.id == me.id).values(**values))
         told = [] if status == "available" else await _withdraw_open(session, Offer.account_id == me.id)
-        await audit.record(session, actor=me.username, action="operator.status_changed", target=me.username,
+        await trail.record(session, actor=me.username, action="operator.status_changed", target=me.username,
                            details={"status": status})
     from operators.console import account_channel
 
@@ -377,7 +378,7 @@ async def set_mode(console: Console, fields: dict[str, Any]) -> None:
         if mode == "pick":
             in_force = exists().where(Offer.account_id == Account.id, Account.force == me.force)
             told = await _withdraw_open(session, in_force)
-        await audit.record(session, actor=me.username, action="routing.mode_changed", target=me.force,
+        await trail.record(session, actor=me.username, action="routing.mode_changed", target=me.force,
                            details={"from": before, "to": mode})
     await _tell(state, told)
     await state.broker.publish(team_channel(me.force), protocol.dumps({"type": "routing_mode", "force": me.force,

@@ -108,7 +108,7 @@ async def schedule(state: ChatState) -> tuple[Slot, ...]:
 
 async def save(state: ChatState, spec: str, *, by: str) -> tuple[Slot, ...]:
     """Store new hours (checked first, ScheduleError otherwise), audited; this process uses them at once."""
-    from escalation import audit
+    from audit import trail
     from operators.models import PsychologistHours
 
     spec = "; ".join(part.strip() for part in spec.replace("\n", ";").split(";") if part.strip())
@@ -121,7 +121,7 @@ async def save(state: ChatState, spec: str, *, by: str) -> tuple[Slot, ...]:
             session.add(PsychologistHours(id=1, spec=spec, updated_by=by, updated_at=utcnow()))
         else:
             row.spec, row.updated_by, row.updated_at = spec, by, utcnow()
-        await audit.record(session, actor=by, action="office_hours.changed", details={"spec": spec})
+        await trail.record(session, actor=by, action="office_hours.changed", details={"spec": spec})
     state.extensions.pop(_CACHE, None)
     return slots
 

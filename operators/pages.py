@@ -8,7 +8,6 @@ from starlette.responses import RedirectResponse, Response
 from chat.limits import TOO_MANY_LOGINS, limits_of
 from chat.state import state_of
 from chat.templating import templates
-from escalation import audit
 from operators import access, accounts, canned, csrf, sessions, signin
 from operators.permissions import CONSOLE_ROLES
 from operators.stats.labels import NO_SUBTYPE_LABEL, OUTCOME_LABELS, SUBTYPE_LABELS
@@ -49,8 +48,7 @@ async def login(request: Request) -> Response:
     account = await signin.check(state.sessions, field["username"], field["password"], field["totp"])
     if account is None:
         return _login_page(request, signin.FAILED, 401, field["username"])
-    cookie = await sessions.open_session(state.sessions, account.id)
-    await audit.record(state, actor=account.username, action="account.login")
+    cookie = await sessions.open_session(state.sessions, account.id, audit_as=account.username)
     response = RedirectResponse("/console", status_code=303)
     response.set_cookie(sessions.COOKIE, cookie, max_age=int(sessions.ABSOLUTE_LIFETIME.total_seconds()), path="/",
                         httponly=True, samesite="strict", secure=access.cookie_secure(request))
@@ -114,10 +112,8 @@ async def canned_save(request: Request) -> Response:
     answer_id = int(raw_id) if raw_id.isdigit() else None
     position = int(raw_position) if raw_position.isdigit() else 0
     if not await canned.save(state_of(request).sessions, answer_id, title=title, body=body, position=position,
-                             by=signed.account.id):
+                             by=signed.account.id, actor=signed.account.username):
         return await _canned(request, signed, "Cette réponse n'existe plus.", 404)
-    await audit.record(state_of(request), actor=signed.account.username, action="canned.saved",
-                       target=str(answer_id or "nouvelle"), details={"title": title})
     return RedirectResponse("/console/reponses", status_code=303)
 
 
@@ -130,7 +126,6 @@ async def canned_delete(request: Request) -> Response:
         return access.csrf_failed()
     raw_id = str(form.get("id", ""))
     if raw_id.isdigit():
-        await canned.remove(state_of(request).sessions, int(raw_id))
-        await audit.record(state_of(request), actor=signed.account.username, action="canned.removed", target=raw_id)
+        await canned.remove(state_of(request).sessions, int(raw_id), actor=signed.account.username)
     return RedirectResponse("/console/reponses", status_code=303)
 

@@ -11,6 +11,7 @@ from typing import cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from audit import trail
 from chat.db import ByKeys, one_of_keys, utcnow
 from operators.models import Account, AccountSession
 
@@ -37,8 +38,10 @@ def session_id_of(cookie_value: str) -> str:
     return hashlib.sha256(cookie_value.encode()).hexdigest()
 
 
-async def open_session(sessions: async_sessionmaker[AsyncSession], account_id: str) -> str:
-    """Create a session and return the cookie value (only its hash is stored)."""
+async def open_session(sessions: async_sessionmaker[AsyncSession], account_id: str, *,
+                       audit_as: str) -> str:
+    """Create a session, audited as ``account.login`` in the same transaction, and return the cookie value (only
+    its hash is stored)."""
     cookie = secrets.token_urlsafe(32)
     now = utcnow()
     async with sessions.begin() as session:
@@ -46,6 +49,7 @@ async def open_session(sessions: async_sessionmaker[AsyncSession], account_id: s
             id=session_id_of(cookie), account_id=account_id, csrf_secret=secrets.token_urlsafe(32),
             created_at=now, last_seen_at=now, expires_at=now + ABSOLUTE_LIFETIME,
         ))
+        await trail.record(session, actor=audit_as, action="account.login")
     return cookie
 
 

@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from audit import trail
 from chat import protocol
 from chat.db import utcnow
 from chat.models import Conversation
 from chat.state import ChatState
-from escalation import audit
 from operators import presence
 from operators.models import Account, Whisper
 
@@ -111,7 +111,7 @@ async def whisper(console: Console, fields: dict[str, Any]) -> None:
 
 async def monitored(console: Console, conversation_id: str) -> None:
     """A supervisor opened a tchat: the audit log says who read which tchat, and when."""
-    await audit.record(console.state, actor=console.account.username, action="conversation.monitored",
+    await trail.record(console.state, actor=console.account.username, action="conversation.monitored",
                        target=conversation_id)
 
 
@@ -139,7 +139,7 @@ async def ask_for_help(console: Console, fields: dict[str, Any]) -> None:
     if conversation is None:
         return
     state, me = console.state, console.account
-    await audit.record(state, actor=me.username, action="conversation.help_requested", target=conversation.id)
+    await trail.record(state, actor=me.username, action="conversation.help_requested", target=conversation.id)
     alert = protocol.dumps({"type": "alert", "kind": "help", "conversation": conversation.id,
                             "category": conversation.category, "department": conversation.department,
                             "commune": conversation.commune_name, "operator": me.display_name or me.username,

@@ -6,11 +6,11 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from audit import trail
 from chat import conversations, protocol, store
 from chat.db import single_read, utcnow
 from chat.models import FORCES, Conversation, Participant
 from chat.store import ConversationRow
-from escalation import audit
 from operators import accounts, offers
 from operators.console import Console, account_channel
 from operators.models import Transfer
@@ -76,7 +76,7 @@ async def _to_operator(console: Console, conversation: ConversationRow, username
         session.add(Transfer(conversation_id=conversation.id, from_account=me.id, to_account=target.id,
                              to_force=target.force if target.force != conversation.force else None, note=note,
                              created_at=now))
-        await audit.record(session, actor=me.username, action="conversation.transferred", target=conversation.id,
+        await trail.record(session, actor=me.username, action="conversation.transferred", target=conversation.id,
                            details={"to_operator": target.username})
     await _announce(console, conversation.id, "Un autre membre de l'équipe prend la suite de la conversation.")
     await console.state.broker.publish(account_channel(target.id), protocol.dumps(
@@ -101,7 +101,7 @@ async def _to_force(console: Console, conversation: ConversationRow, force: str,
         await _leave(session, conversation.id, me.id)
         session.add(Transfer(conversation_id=conversation.id, from_account=me.id, to_force=force, note=note,
                              created_at=now))
-        await audit.record(session, actor=me.username, action="conversation.transferred", target=conversation.id,
+        await trail.record(session, actor=me.username, action="conversation.transferred", target=conversation.id,
                            details={"to_force": force})
         # Stored with the move, so that the visitor's page replays them: the operator left, the tchat waits again.
         events = [await store.append_event(session, conversation.id, event) for event in (

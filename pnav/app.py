@@ -14,6 +14,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from audit import keys as audit_keys
 from chat.broker import create_broker
 from chat.db import create_engine, session_factory
 from chat.direct_sockets import DirectSockets
@@ -21,7 +22,7 @@ from chat.errors import exception_handlers
 from chat.headers import SecurityHeaders
 from chat.metrics import watch_engine
 from chat.presence import create_presence, heartbeat
-from chat.settings import Settings
+from chat.settings import ConfigurationError, Settings
 from chat.state import ChatState
 from chat.writer import MessageWriter
 
@@ -54,13 +55,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            audit_key = audit_keys.load(settings)  # required in production: refuse to start without it
+        except ConfigurationError as exc:
+            log.error("pnav: %s", exc)
+            raise
         engine = create_engine(settings.database_url, pool_size=settings.db_pool_size,
                                max_overflow=settings.db_max_overflow)
         watch_engine(engine)  # pnav_storage_errors_total
         broker = create_broker(settings.redis_url, settings.subscriber_queue_size)
         await broker.connect()
         presence = create_presence(settings.redis_url)
-        state = ChatState(settings=settings, engine=engine, sessions=session_factory(engine), broker=broker,
+        state = ChatState(settings=settings, engine=engine, broker=broker,
+                          sessions=audit_keys.bind(session_factory(engine), audit_key),
                           presence=presence)
         state.writer = MessageWriter(state.sessions)
         app.state.pnav = state

@@ -14,7 +14,7 @@ DELEGATED: dict[str, tuple[str, str, str]] = {
     "users": ("operators.cli", "main_users", "manage operator, psychologist, supervisor and service accounts"),
     "demo": ("operators.cli", "main_demo", "create demo accounts and print their credentials once"),
     "data": ("pnav.cli", "_main_data", "rebuild routing data from the official files (data import …)"),
-    "audit": ("escalation.cli", "main_audit", "verify the hash-chained audit log (audit verify)"),
+    "audit": ("audit.cli", "main_audit", "the keyed audit log (audit verify, audit checkpoint)"),
     "purge": ("escalation.cli", "main_purge", "delete what is past its retention period"),
     "escalation": ("escalation.cli", "main_escalation", "identity lifting (escalation unseal …)"),
     "opendata": ("operators.stats.opendata", "main_opendata", "export aggregated open data (opendata export …)"),
@@ -25,11 +25,13 @@ DELEGATED: dict[str, tuple[str, str, str]] = {
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from audit import keys as audit_keys
     from pnav import logs
     from pnav.serving import SERVER_SETTINGS, is_loopback
     from pnav.websocket_protocol import reliance_problems
 
     settings = Settings.from_env()
+    audit_keys.load(settings)  # PNAV_AUDIT_KEY, required in production: one line now rather than at startup
     if settings.environment != "production" and not is_loopback(args.host) and not args.not_production:
         # Outside production pnav generates its secrets (the private sealing key included) and sets non-Secure
         # cookies: fine on a developer's machine, never on an interface others reach.

@@ -8,7 +8,8 @@ from sqlalchemy import MetaData
 
 from chat.db import Base
 
-MODEL_MODULES = ("chat.models", "chat.attachments.models", "operators.models", "escalation.models")
+MODEL_MODULES = ("chat.models", "chat.attachments.models", "operators.models", "escalation.models",
+                 "audit.models")
 
 
 def metadata() -> MetaData:

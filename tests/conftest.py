@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from audit import keys
 from chat.db import create_cli_engine, create_engine, session_factory
 from chat.settings import Settings
 from pnav.migrate import upgrade
@@ -80,7 +81,7 @@ async def db_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 async def sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     engine = create_engine(db_url)
-    yield session_factory(engine)
+    yield keys.bind(session_factory(engine), keys.TEST_KEY)
     await engine.dispose()
 
 

@@ -10,11 +10,11 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from audit import trail
 from chat.db import long_running
 from chat.models import FORCES
 from chat.state import state_of
 from chat.templating import templates
-from escalation import audit
 from operators import access
 from operators.stats import attachments, charts, feedback, formats, period, records, signalements, tables
 from operators.stats.figures import compute
@@ -147,7 +147,7 @@ async def comments_page(request: Request) -> Response:
         return templates.TemplateResponse(request, "operators/stats/comments.html", context, status_code=400)
     state = state_of(request)
     answers = await feedback.load(state.sessions, chosen, force, comments=True)
-    await audit.record(state, actor=account.username, action="feedback.read", target=force or "toutes",
+    await trail.record(state, actor=account.username, action="feedback.read", target=force or "toutes",
                        details={"from": chosen.first.isoformat(), "to": chosen.last.isoformat(),
                                 "comments": len(answers)})
     context.update(period=chosen, du=chosen.first.isoformat(), au=chosen.last.isoformat(), answers=answers)

@@ -17,9 +17,10 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
+from audit.models import AuditEvent
 from chat.models import Conversation, Message
 from chat.settings import PROJECT_ROOT
-from escalation.models import AuditEvent, Signalement
+from escalation.models import Signalement
 from tests.conftest import migrated, settings_for
 from tests.escalation.conftest import Keys
 from tests.escalation.flow import consent, propose, taken_tchat

@@ -23,6 +23,7 @@ import websockets
 from playwright.async_api import async_playwright, expect
 from sqlalchemy import select
 
+from audit import keys
 from chat.db import create_engine, session_factory
 from chat.settings import PROJECT_ROOT
 from escalation import crypto
@@ -132,6 +133,7 @@ async def topology(tmp_path_factory: pytest.TempPathFactory, postgres_url: str,
         "PNAV_ENV": "production", "PNAV_SECRET_KEY": secrets.token_urlsafe(32),
         "PNAV_CONTACT_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "PNAV_ATTACHMENT_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "PNAV_AUDIT_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "PNAV_SEAL_PUBLIC_KEY": str(root / "keys" / "seal-public.pem"), "PNAV_VAR_DIR": str(root / "var"),
         "PNAV_FORWARDED_ALLOW_IPS": "127.0.0.1", "PNAV_TCHATS_PER_HOUR_PER_SOURCE": str(TCHATS_PER_HOUR),
         "PNAV_PSYCHOLOGIST_HOURS": "mon-sun 00:00-24:00",
@@ -147,7 +149,7 @@ async def topology(tmp_path_factory: pytest.TempPathFactory, postgres_url: str,
         nginx.start()
         tls = ssl.create_default_context(cafile=str(cert))
         yield Topology(nginx, apps, database_url, env, root / "offline" / "seal-private.pem", tls,
-                       session_factory(engine))
+                       keys.bind(session_factory(engine), base64.urlsafe_b64decode(env["PNAV_AUDIT_KEY"])))
     finally:
         nginx.stop()
         for app in apps:

@@ -14,9 +14,10 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from audit.models import AuditEvent
 from chat.attachments.models import Attachment, AttachmentBlob
 from chat.models import Message
-from escalation.models import AuditEvent, Signalement
+from escalation.models import Signalement
 from tests.client import Visitor, start_tchat
 from tests.escalation.conftest import Live
 from tests.escalation.flow import PARIS_11, Browser, consent, propose, taken_tchat

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from escalation import audit, cli, crypto
-from escalation.models import AuditEvent, LiftingRequest, SealedIdentity
+from audit import trail
+from audit.models import AuditEvent
+from escalation import cli, crypto
+from escalation.models import LiftingRequest, SealedIdentity
 from pnav.registry import metadata
 from tests.escalation.conftest import Keys, Live
 from tests.escalation.flow import CONTACT, Browser, consent, expect_card, propose, taken_tchat
@@ -106,7 +108,7 @@ async def test_lifting_needs_two_supervisors_and_is_audited(esc: Live, keys: Key
     assert actions.count("identity.unseal_refused") == 4
     for action in ("lifting.filed", "lifting.approved", "identity.unsealed"):
         assert actions.count(action) == 1
-    assert (await esc.server.call(lambda state: audit.verify(state.sessions))).broken_at is None
+    assert (await esc.server.call(lambda state: trail.verify(state.sessions))).broken_at is None
     await tchat.visitor.close()
     await tchat.console.close()
 

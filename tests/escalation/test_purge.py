@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from audit.models import AuditEvent
 from chat.db import utcnow
 from chat.models import Conversation, Message
 from escalation import cli, purge
-from escalation.models import AuditEvent, LiftingRequest, SealedIdentity, Signalement, StatusEvent
+from escalation.models import LiftingRequest, SealedIdentity, Signalement, StatusEvent
 from operators import accounts
 from tests.escalation.rows import CONFIG, sealed, signalement, tchat
 

@@ -119,7 +119,7 @@ async def test_supervisor_of_force_reads_contact_and_read_is_audited(esc: Live) 
         await theirs.close()
 
     async def reads(state: Any) -> list[str]:
-        from escalation.models import AuditEvent
+        from audit.models import AuditEvent
 
         async with state.sessions() as session:
             rows = await session.scalars(select(AuditEvent.actor)

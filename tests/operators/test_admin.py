@@ -10,8 +10,8 @@ from urllib.parse import unquote
 import httpx
 from sqlalchemy import select, update
 
+from audit.models import AuditEvent
 from chat.db import utcnow
-from escalation.models import AuditEvent
 from operators import totp
 from operators.models import Account, AccountLink
 from tests.operators.staff import Staff, login_csrf, make, session_cookie, sign_in

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from audit.models import AuditEvent
 from chat.db import utcnow
 from chat.models import Conversation
-from escalation.models import AuditEvent
 from operators import offers
 from operators.models import Account, Offer
 from tests.client import start_tchat

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from audit.models import AuditEvent
 from chat import conversations
-from escalation.models import AuditEvent
 from tests.client import Visitor
 from tests.operators.staff import ConsoleClient, console_for, make
 from tests.operators.test_psychologist import taken_tchat

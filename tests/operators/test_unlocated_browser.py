@@ -9,8 +9,8 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, expect
 from sqlalchemy import select
 
+from audit.models import AuditEvent
 from chat import store
-from escalation.models import AuditEvent
 from tests.operators.desks import desks, server, sign_in
 from tests.operators.staff import make
 from tests.servers import LiveServer

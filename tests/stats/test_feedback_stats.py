@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from audit.models import AuditEvent
 from chat.db import utcnow
 from chat.feedback import paris_day
 from chat.models import Feedback
-from escalation.models import AuditEvent
 from operators.stats import feedback, period
 from operators.stats.disclosure import protect
 from tests.servers import LiveServer
