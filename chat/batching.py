@@ -18,6 +18,11 @@ R = TypeVar("R")
 log = logging.getLogger("pnav.batching")
 
 
+class BatcherStopped(TimeoutError):
+    """The batch task was cancelled before this item's outcome was known: treat it like a missed deadline (the
+    item may or may not have been written; a sender resends with the same key)."""
+
+
 class Batcher(Generic[T, R]):
     def __init__(self, run: Callable[[list[T]], Awaitable[list[R | BaseException]]], max_batch: int,
                  name: str) -> None:
@@ -71,6 +76,12 @@ class Batcher(Generic[T, R]):
                     continue
                 try:
                     results = await self._run([item for item, _ in batch])
+                except asyncio.CancelledError:
+                    # The task was cancelled (shutdown, a cancelled loop): nobody may wait for ever on a batch that
+                    # will never end, nor on what was queued behind it. Outcome unknown for the batch under way.
+                    self._fail([*batch, *self._pending], BatcherStopped(f"{self.name} stopped"))
+                    self._pending = []
+                    raise
                 except Exception as exc:  # every waiting caller learns of the failure; the next batch still runs
                     self.failures += 1
                     log.warning("%s: batch failed: %s", self.name, type(exc).__name__)
@@ -84,3 +95,9 @@ class Batcher(Generic[T, R]):
                         future.set_result(result)
         finally:
             self._task = None
+
+    @staticmethod
+    def _fail(entries: list[tuple[T, asyncio.Future[R]]], error: BaseException) -> None:
+        for _, future in entries:
+            if not future.done():
+                future.set_exception(error)

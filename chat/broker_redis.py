@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import secrets
@@ -60,6 +61,8 @@ class RedisBroker(_LocalFanout):
         self._subscriber = RedisSubscriber(self.target, self._received, self._resync_all,
                                            lambda: [CONTROL_CHANNEL, *self.local])
         self._outbox: list[tuple[str, str]] = []
+        # Channels whose SUBSCRIBE Redis has not confirmed yet: every subscriber attaching meanwhile waits for it.
+        self._confirming: dict[str, asyncio.Future[None]] = {}
         self._flusher: asyncio.Task[None] | None = None
         # Events were dropped since Redis last took a publish: a resync notice is owed to every process.
         self._gap = False
@@ -149,10 +152,25 @@ class RedisBroker(_LocalFanout):
         return self._subscription(self, channels, on_ready)
 
     async def _attach(self, channel: str, sub: Subscription) -> None:
+        """Return once Redis confirmed the channel's subscription, for every subscriber: a caller reads the
+        database after this, and a second subscriber that arrives while the first one's SUBSCRIBE is in flight
+        must not read before it is live (it would miss what is published in between)."""
         subs = self.local.setdefault(channel, set())
         subs.add(sub)
+        pending = self._confirming.get(channel)
         if len(subs) == 1:
-            await self._subscriber.subscribe(channel)
+            # A new SUBSCRIBE even when an older one is still in flight: an UNSUBSCRIBE may have been sent after it.
+            pending = asyncio.ensure_future(self._subscriber.subscribe(channel))
+            self._confirming[channel] = pending
+            pending.add_done_callback(functools.partial(self._confirmed, channel))
+        if pending is not None:
+            await asyncio.shield(pending)  # a cancelled caller leaves the confirmation to the others
+
+    def _confirmed(self, channel: str, pending: asyncio.Future[None]) -> None:
+        if self._confirming.get(channel) is pending:
+            del self._confirming[channel]
+        if not pending.cancelled() and pending.exception() is not None:
+            log.debug("redis subscribe of a channel failed: %s", type(pending.exception()).__name__)
 
     async def _detach(self, channel: str, sub: Subscription) -> None:
         subs = self.local.get(channel)

@@ -7,7 +7,9 @@ Channels: ``conv:<id>`` carries the frames of one conversation (message, card, t
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import secrets
 import time
 from functools import partial
 from typing import Any
@@ -45,10 +47,14 @@ async def post(
     within: float = SEND_DEADLINE,
 ) -> store.Appended:
     """Commit a message (group-committed by the process's writer), then publish it. Raises ConversationClosed, or
-    TimeoutError after ``within`` seconds (not known to be stored: the sender resends with the same client id)."""
+    TimeoutError after ``within`` seconds (not known to be stored: the sender resends with the same client id).
+
+    A post made by the server (a card, a system line) has no client id of its own: it gets an idempotency key
+    (``server_key``) before its first attempt, so that when a batch's commit outcome is unknown (the connection
+    dropped after the COMMIT was sent) the retry finds the stored row instead of inserting it a second time."""
     if within <= 0:
         raise TimeoutError  # the frame waited out its deadline behind earlier ones (a frozen database)
-    pending = Pending(conversation_id, author, body, client_id, author_id, kind)
+    pending = Pending(conversation_id, author, body, client_id or server_key(), author_id, kind)
     if state.writer is not None:
         appended = await state.writer.append(pending, within)
     else:
@@ -60,11 +66,22 @@ async def post(
     return appended
 
 
+def server_key(*natural: str) -> str:
+    """The idempotency key of a post the server makes: from what makes the post unique when the caller has it (a
+    signalement id…), else random, made once per post and kept through every retry of that post. It starts with
+    ``store.SERVER_KEY_PREFIX``, a character clients may not use in a ``client_id``, so no visitor or console can
+    take it first."""
+    if natural:
+        return store.SERVER_KEY_PREFIX + hashlib.sha256("\x1f".join(natural).encode()).hexdigest()[:40]
+    return store.SERVER_KEY_PREFIX + secrets.token_hex(20)
+
+
 async def post_card(state: ChatState, conversation_id: str, card: dict[str, Any], *, author: str,
-                    author_id: str | None = None) -> store.Appended:
-    """A card (orientation, evidence advice…) is a message of kind card: it keeps its seq in the transcript."""
+                    author_id: str | None = None, key: str | None = None) -> store.Appended:
+    """A card (orientation, evidence advice…) is a message of kind card: it keeps its seq in the transcript.
+    ``key``: its idempotency key (``server_key``), when the caller can name what makes it unique."""
     return await post(state, conversation_id, author=author, author_id=author_id, kind="card",
-                      body=json.dumps(card, ensure_ascii=False))
+                      body=json.dumps(card, ensure_ascii=False), client_id=key)
 
 
 async def publish_queue(state: ChatState, force: str, category: str) -> None:

@@ -18,6 +18,9 @@ from chat.models import UNLOCATED, Conversation, Message, Participant
 from routing.models import Resolution
 
 OPEN_STATUSES = ("queued", "active")
+# The idempotency keys of posts the server makes (chat.conversations.server_key) start with a character that a
+# client's ``client_id`` may not hold (chat.protocol), so they never collide with one and are never shown.
+SERVER_KEY_PREFIX = "#"
 # What happens in a tchat besides messages and cards, stored as a row of kind "event" with its own seq so that a
 # page that reloads (or a socket that resumes) replays it like the rest of the transcript; the frame carries the
 # event's fields, its seq and its time. Typing, read receipts, queue positions and flags stay live-only: they
@@ -60,7 +63,7 @@ class StoredMessage:
             return {**json.loads(self.body), "seq": self.seq, "at": at}
         frame: dict[str, object] = {"type": "message", "seq": self.seq, "author": self.author, "body": self.body,
                                      "at": at}
-        if self.client_id is not None:
+        if self.client_id is not None and not self.client_id.startswith(SERVER_KEY_PREFIX):
             # Lets the sender bind its own message to its pending copy even when the ack was lost.
             frame["client_id"] = self.client_id
         return frame

@@ -216,6 +216,17 @@ class VisitorSocket:
     async def _welcome(self, after: int) -> None:
         conversation = self.conversation
         assert conversation is not None
+        if conversation.status in store.OPEN_STATUSES:
+            # Read again now that the socket is subscribed: the row behind the token was read before, and a take
+            # (or a close) committed in between would otherwise leave the visitor on « en attente » with no event
+            # left to move them (the ``joined`` they are replayed does not move a welcome's state).
+            fresh = await store.get(self.state.sessions, conversation.id)
+            if fresh is not None and fresh.status != conversation.status:
+                if conversation.status == "queued" and fresh.status != "queued":
+                    await self.sub.remove(conversations.queue_channel(conversation.force, conversation.category))
+                if fresh.status == "active":
+                    await self._tell_presence(True)
+                conversation = self.conversation = store.Seat.of(fresh)
         self.position = await store.position(self.state.sessions, conversation)
         # The flags are state, not history: a page that reloads learns them here (then from live ``flags`` frames).
         await self.send({"type": "welcome", "conversation": conversation.id, "status": conversation.status,

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat.db import utcnow
 from chat.settings import ConfigurationError
@@ -42,6 +42,9 @@ MAX_RETRY = timedelta(hours=6)
 TIMEOUT_SECONDS = 10.0
 # At most 50 deliveries per round: one slow receiver cannot hold the loop for long.
 BATCH = 50
+# A claimed delivery is not due again for this long: longer than a round can take (50 × 10 s), so that a delivery
+# is never sent by two processes at once; a process that died mid-round has its claims retried after it.
+LEASE = timedelta(seconds=BATCH * TIMEOUT_SECONDS + 60)
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -74,15 +77,27 @@ def enqueue(session: AsyncSession, cfg: EscalationConfig, signalement: Signaleme
                                 attempts=0, next_attempt_at=utcnow(), created_at=utcnow()))
 
 
-async def deliver_due(state: ChatState, client: httpx.AsyncClient) -> int:
-    """Send every due delivery once; returns how many succeeded."""
-    cfg = config.of(state)
+async def claim(sessions: async_sessionmaker[AsyncSession], limit: int = BATCH) -> list[WebhookDelivery]:
+    """Take up to ``limit`` due deliveries for this process: locked with ``FOR UPDATE SKIP LOCKED`` (rows another
+    process is claiming are skipped, not waited for) and leased — their next attempt moved ``LEASE`` ahead — in one
+    short transaction, so that N processes never send the same delivery at the same time. A process that dies while
+    sending leaves its claims to be retried when the lease ends. SQLite (one process) has no row locks to take."""
     now = utcnow()
-    async with state.sessions() as session:
+    async with sessions.begin() as session:
         due = list(await session.scalars(
             select(WebhookDelivery).where(WebhookDelivery.delivered_at.is_(None),
                                           WebhookDelivery.next_attempt_at <= now)
-            .order_by(WebhookDelivery.next_attempt_at).limit(BATCH)))
+            .order_by(WebhookDelivery.next_attempt_at).limit(limit).with_for_update(skip_locked=True)))
+        if due:
+            await session.execute(update(WebhookDelivery).where(WebhookDelivery.id.in_([d.id for d in due]))
+                                  .values(next_attempt_at=now + LEASE))
+    return due
+
+
+async def deliver_due(state: ChatState, client: httpx.AsyncClient) -> int:
+    """Send every due delivery this process could claim, once; returns how many succeeded."""
+    cfg = config.of(state)
+    due = await claim(state.sessions)
     delivered = 0
     for delivery in due:
         hook = cfg.webhooks.get(delivery.service_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from typing import Any
 
@@ -148,6 +149,38 @@ class Console:
         await self.sub.remove(team.staff_channel(conversation_id))
         self.attached.discard(conversation_id)
         await self.send({"type": "released", "conversation": conversation_id, "reason": reason})
+
+    async def reauthorise(self, conversation_id: str, row: store.ConversationRow | None = None) -> bool:
+        """Whether this console may still read a tchat it follows; if not, it is released here. Operators and
+        supervisors are checked on every event (the row's holder and force); a psychologist's participation is
+        checked by the roster's heartbeat (``revalidate``)."""
+        if self.account.role == "psychologist":
+            return True
+        if row is None:
+            row = await lookups_of(self.state).conversation.get(conversation_id)
+        if row is not None and may_read(self.account, row, participating=False):
+            return True
+        if conversation_id in self.attached:
+            await self.detach(conversation_id, "transferred")
+        return False
+
+    async def revalidate(self, rows: dict[str, store.ConversationRow], held: list[str]) -> None:
+        """The heartbeat's pass (``operators.roster``): release what this console may no longer read, follow what
+        it holds but does not follow (an ``attach`` lost by the broker). ``rows``: the attached tchats' rows;
+        ``held``: the live tchats this operator is in charge of."""
+        async with self.events:  # behind any event being forwarded, like an attach or detach event
+            for conversation_id in list(self.attached):
+                row = rows.get(conversation_id)
+                if self.account.role == "psychologist":
+                    if row is None or not await self.participating(conversation_id):
+                        await self.detach(conversation_id, "left")
+                elif row is None:
+                    await self.detach(conversation_id, "transferred")
+                else:
+                    await self.reauthorise(conversation_id, row)
+            for conversation_id in held:
+                if conversation_id not in self.attached:
+                    await self.attach(conversation_id)
 
     async def replay(self, conversation_id: str, after: int) -> None:
         for frame in await conversations.transcript(self.state, conversation_id, after):
@@ -403,15 +436,23 @@ async def _handle(console: Console, data: dict[str, Any]) -> None:
         await console.error("internal")
 
 
+# The conversation an event is about: the last ``"conversation":"…"`` of its JSON (``chat.conversations.publish`` adds
+# it last). As structure only: inside a string the quotes would be escaped.
+_CONVERSATION = re.compile(r'"conversation":"([A-Za-z0-9]{1,64})"')
+
+
 async def _forward(console: Console, event: str) -> None:
     # Most events are forwarded as they are (no decode and encode again). The marker can only appear as JSON
     # structure: inside a string its quotes would be escaped.
     if '"type":"attach' not in event and '"type":"detach"' not in event:
-        await console.send_text(event)
+        if await _still_held(console, event):
+            await console.send_text(event)
         return
     frame = orjson.loads(event)  # our own events: the fast parser
     kind = frame.get("type")
     if kind == "attachment":
+        if not await _still_held(console, event):
+            return
         # The consoles' copy of an attachment frame says where staff fetch its preview (the visitor's does not).
         await console.send({**frame, "preview_url": preview_url(frame)})
     elif kind == "attach":
@@ -421,6 +462,16 @@ async def _forward(console: Console, event: str) -> None:
             await console.detach(frame["conversation"], frame.get("reason", ""))
     else:
         await console.send(frame)
+
+
+async def _still_held(console: Console, event: str) -> bool:
+    """False (and the tchat released) when the event is about a tchat this console follows but may no longer read:
+    a transfer whose ``detach`` was lost must not leave the former operator reading the visitor. The row is read
+    after the event arrived, through the coalesced lookup all consoles of the process share."""
+    found = _CONVERSATION.findall(event)
+    if not found or found[-1] not in console.attached:
+        return True
+    return await console.reauthorise(found[-1])
 
 
 async def _resync(console: Console) -> None:

@@ -1,7 +1,8 @@
 """The consoles connected to this process, and the one task that keeps their sessions honest.
 
 Every 20 s it re-checks the session of every console (revoked, expired, account disabled → the console is signed
-out and closed), marks the live ones present (one UPDATE for all), and refreshes what they show of others'
+out and closed), marks the live ones present (one UPDATE for all), authorises again every tchat each console follows
+and makes operators follow every live tchat they hold (``Console.revalidate``), and refreshes what they show of others'
 presence (``operators.availability``). One task for all the consoles of a process
 instead of a task each: an idle console then costs no task but its socket's (memory per console, BENCHMARKS.md).
 """
@@ -12,8 +13,12 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from chat import store
+from chat.db import single_read
+from chat.models import Conversation
 from chat.state import ChatState
 from operators import availability, sessions
 
@@ -53,7 +58,33 @@ class Roster:
             live = [c.signed.session_id for c in chunk if alive.get(c.signed.session_id)]
             if live:
                 await sessions.heartbeat_many(self.state.sessions, live)
+            await self._revalidate([c for c in chunk if alive.get(c.signed.session_id) and not c.signed_out])
         await availability.refresh(self.state, consoles)
+
+    async def _revalidate(self, consoles: list[Console]) -> None:
+        """Every attached tchat of every console authorised again, and every live tchat an operator holds followed:
+        revocation and assignment do not ride on pub/sub alone (a lost ``detach`` or ``attach``). Two queries per
+        chunk of consoles."""
+        attached = sorted({cid for console in consoles for cid in console.attached})
+        rows = await store.get_many(self.state.sessions, attached) if attached else {}
+        operators = sorted({c.account.id for c in consoles if c.account.role == "operator"})
+        held = await held_by(self.state, operators) if operators else {}
+        for console in consoles:
+            try:
+                await console.revalidate(rows, held.get(console.account.id, []))
+            except Exception as exc:  # one console's socket failing must not stop the others' pass
+                log.warning("console revalidation failed: %s", type(exc).__name__)
+
+
+async def held_by(state: ChatState, account_ids: list[str]) -> dict[str, list[str]]:
+    """The live tchats each operator is in charge of."""
+    held: dict[str, list[str]] = {}
+    async with single_read(state.sessions) as session:
+        rows = await session.execute(select(Conversation.assigned_to, Conversation.id).where(
+            Conversation.assigned_to.in_(account_ids), Conversation.status == "active"))
+        for account_id, conversation_id in rows:
+            held.setdefault(str(account_id), []).append(conversation_id)
+    return held
 
 
 def roster_of(state: ChatState) -> Roster:

@@ -4,6 +4,7 @@ hold an ack, dropped events become resync notices; and what PNAV_REDIS_URL may s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import ssl
 import subprocess
@@ -195,3 +196,34 @@ def _self_signed(directory: Path, name: str) -> tuple[Path, Path]:
                                           serialization.NoEncryption()))
     cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     return key, cert
+
+
+async def test_every_attach_waits_for_the_subscription(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 18, item 3: a console and a visitor reconnecting together subscribe to one channel; the first one's
+    SUBSCRIBE is slow to be confirmed. The second must not return (and read the database) before the subscription is
+    live: a message published by another process right after it returned reaches it."""
+    broker = RedisBroker(redis_url, queue_size=8)
+    await broker.connect()
+    other = aioredis.from_url(redis_url)
+    gate = asyncio.Event()
+    real = broker._subscriber.subscribe
+
+    async def slow(channel: str) -> None:
+        await gate.wait()
+        await real(channel)
+
+    monkeypatch.setattr(broker._subscriber, "subscribe", slow)
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            first = asyncio.create_task(stack.enter_async_context(broker.subscribe("conv:interleaved")))
+            await asyncio.sleep(0.05)
+            asyncio.get_running_loop().call_later(0.3, gate.set)
+            second = await asyncio.wait_for(stack.enter_async_context(broker.subscribe("conv:interleaved")),
+                                            5 * UNIT)
+            # The second subscriber has "read the database"; another process publishes the next message now.
+            await other.publish("conv:interleaved", "after-the-read")
+            assert await asyncio.wait_for(second.get(), 2 * UNIT) == "after-the-read"
+            await first
+    finally:
+        await other.aclose()
+        await broker.disconnect()

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from typing import Any
 
 import httpx
 import pytest
 import websockets
+from sqlalchemy import select
 
 from chat import conversations, store
 from chat.visitor_socket import TRANSCRIPT
+from operators.models import Account
 from tests.client import Visitor, start_tchat
 from tests.servers import UNIT, LiveServer
 
@@ -302,4 +305,32 @@ async def test_ping_pong_and_client_id_in_message(live: LiveServer) -> None:
     await visitor.send({"type": "send", "client_id": "mine-1", "body": "coucou"})
     frame = await visitor.expect("message", seq=1)
     assert frame["client_id"] == "mine-1"
+    await visitor.close()
+
+
+async def test_welcome_reads_the_status_after_subscribing(live: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 18, item 5: an operator takes the tchat between the visitor's token lookup and the socket's
+    subscription. The welcome says « active » (no queue position), not the « queued » read before subscribing."""
+    from chat import hooks
+    from tests.operators.staff import make
+
+    operator = await make(live, "agent.welcome", "operator", "police")
+    started = await start_tchat(live, postal_code="75011")
+
+    async def account_id(state: Any) -> str:
+        async with state.sessions() as session:
+            return str(await session.scalar(select(Account.id).where(Account.username == operator.username)))
+
+    operator_id = await live.call(account_id)
+    real = hooks.notify_visitor_connected
+
+    async def taken_meanwhile(state: Any, conversation_id: str, conn: Any) -> None:
+        await real(state, conversation_id, conn)
+        assert await conversations.take(state, conversation_id, operator_id, "police")
+
+    monkeypatch.setattr(hooks, "notify_visitor_connected", taken_meanwhile)
+    visitor = Visitor(live, started["token"])
+    welcome = await visitor.connect()
+    assert welcome["status"] == "active" and welcome["position"] is None
+    await visitor.expect("joined")
     await visitor.close()

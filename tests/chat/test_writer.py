@@ -86,3 +86,63 @@ async def test_writer_reports_failures_to_each_sender(sessions: Sessions) -> Non
     assert isinstance(bad, store.ConversationClosed)
     with pytest.raises(store.ConversationClosed):
         raise bad
+
+
+async def test_server_post_is_stored_once_when_the_commit_outcome_is_unknown(
+        sessions: Sessions, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 18, item 5: the batch commits, then its connection drops before the answer (outcome unknown); the writer
+    retries one by one. A card the server posts (no client id of its own) is found by its idempotency key, not
+    inserted a second time."""
+    from types import SimpleNamespace
+
+    from sqlalchemy.exc import DBAPIError
+
+    from chat import conversations, writer
+
+    conversation, _ = await store.create_conversation(sessions, new())
+    real = writer._write
+
+    async def committed_then_dropped(s: Sessions, batch: list[Pending]) -> list[object]:
+        await real(s, batch)
+        raise DBAPIError("COMMIT", None, ConnectionResetError("connection lost"), connection_invalidated=True)
+
+    monkeypatch.setattr(writer, "_write", committed_then_dropped)
+
+    class Broker:
+        async def publish(self, channel: str, event: str) -> None:
+            pass
+
+    state = SimpleNamespace(sessions=sessions, writer=MessageWriter(sessions), broker=Broker())
+    card = {"kind": "orientation", "title": "Numéros utiles"}
+    first = await conversations.post_card(state, conversation.id, card, author="system")  # type: ignore[arg-type]
+    assert first.duplicate
+    line = await conversations.post(state, conversation.id, author="system", body="Transféré.")  # type: ignore[arg-type]
+    async with sessions() as session:
+        kinds = list(await session.scalars(select(Message.kind).where(Message.conversation_id == conversation.id)
+                                           .order_by(Message.seq)))
+    assert kinds == ["card", "text"] and line.message.seq == 2
+    assert "client_id" not in line.message.frame()  # the server's key is never shown to clients
+
+
+async def test_cancelled_batcher_fails_its_waiters() -> None:
+    """Issue 18, item 5: when the batch task is cancelled (shutdown), the caller whose batch was under way and the
+    one queued behind it both get an error (outcome unknown) instead of waiting for ever."""
+    from chat.batching import Batcher, BatcherStopped
+
+    started = asyncio.Event()
+
+    async def never_ends(items: list[int]) -> list[int | BaseException]:
+        started.set()
+        await asyncio.Event().wait()
+        return list(items)
+
+    batcher: Batcher[int, int] = Batcher(never_ends, 10, "test-batcher")
+    under_way = asyncio.create_task(batcher.submit(1))
+    await started.wait()
+    behind = asyncio.create_task(batcher.submit(2))
+    await asyncio.sleep(0)
+    assert batcher._task is not None
+    batcher._task.cancel()
+    for waiter in (under_way, behind):
+        with pytest.raises(BatcherStopped):
+            await asyncio.wait_for(waiter, 2)

@@ -95,3 +95,41 @@ def test_backoff_doubles_and_is_capped() -> None:
     """Retries wait 30 s, 60 s, 120 s … and never more than six hours."""
     assert [webhooks.backoff(n).total_seconds() for n in (1, 2, 3)] == [30, 60, 120]
     assert webhooks.backoff(50) == webhooks.MAX_RETRY
+
+
+async def test_concurrent_processes_never_send_a_delivery_twice(postgres_url: str, receiver: Receiver) -> None:
+    """Issue 18, item 5: five processes' delivery loops run at the same moment on one PostgreSQL (five engines, each
+    its own pool, like five processes): every due delivery is sent exactly once (claims are FOR UPDATE SKIP
+    LOCKED and leased)."""
+    from audit import keys
+    from chat.db import create_engine, session_factory
+    from tests.conftest import migrated, wipe
+
+    migrated(postgres_url)
+    await wipe(postgres_url)
+    receiver.statuses = []
+    cfg = replace(CONFIG, webhooks={"commissariat_police-75111-01": Webhook(receiver.url, SECRET)})
+    engines = [create_engine(postgres_url) for _ in range(5)]
+    factories = [keys.bind(session_factory(engine), keys.TEST_KEY) for engine in engines]
+    try:
+        sessions = factories[0]
+        for _ in range(12):
+            conversation_id = await tchat(sessions, closed_days_ago=None)
+            signalement_id = await signalement(sessions, conversation_id, closed_days_ago=None)
+            async with sessions.begin() as session:
+                row = await session.get(Signalement, signalement_id)
+                assert row is not None
+                for event in ("signalement.created", "signalement.reminder"):
+                    webhooks.enqueue(session, cfg, row, event)
+        states: list[Any] = []
+        for factory in factories:
+            state: Any = SimpleNamespace(sessions=factory, extensions={config.EXTENSION: cfg})
+            state.extension = partial(ChatState.extension, state)
+            states.append(state)
+        async with httpx.AsyncClient(timeout=5) as client:
+            delivered = await asyncio.gather(*(webhooks.deliver_due(state, client) for state in states))
+        sent = [json.loads(body)["signalement"] + json.loads(body)["event"] for _, body in receiver.requests]
+        assert sum(delivered) == 24 and len(sent) == 24 and len(set(sent)) == 24
+    finally:
+        for engine in engines:
+            await engine.dispose()

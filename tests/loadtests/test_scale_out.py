@@ -15,6 +15,7 @@ import pyotp
 import pytest
 import websockets
 
+from audit import keys
 from chat.db import create_engine, session_factory
 from loadtests.targets import pnav_servers
 from tests.conftest import wipe
@@ -39,8 +40,8 @@ async def _operator(postgres_url: str) -> tuple[str, str]:
 
     engine = create_engine(postgres_url)
     try:
-        created = await accounts.create(session_factory(engine), "scaleout-op", PASSWORD, role="operator",
-                                        force="police")
+        sessions = keys.bind(session_factory(engine), keys.TEST_KEY)
+        created = await accounts.create(sessions, "scaleout-op", PASSWORD, role="operator", force="police")
     finally:
         await engine.dispose()
     secret = re.search(r"secret=([A-Z2-7]+)", created.otpauth_uri)
