@@ -11,6 +11,7 @@ import hashlib
 import json
 import secrets
 import time
+from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
 
@@ -166,13 +167,22 @@ async def flags_set(state: ChatState, conversation_id: str, *, emergency: bool, 
 
 
 async def transcript(state: ChatState, conversation_id: str, after: int = 0) -> list[dict[str, object]]:
-    """Every frame after ``after``, in seq order (all pages)."""
-    frames: list[dict[str, object]] = []
+    """Every frame after ``after``, in seq order (all pages: for staff pages and tests; a socket replays with
+    ``transcript_pages``)."""
+    return [frame async for page in transcript_pages(state, conversation_id, after) for frame in page]
+
+
+async def transcript_pages(state: ChatState, conversation_id: str, after: int = 0, size: int = store.REPLAY_PAGE) -> (
+    AsyncIterator[list[dict[str, object]]]
+):
+    """The frames after ``after`` in seq order, one page of at most ``size`` at a time: the caller holds one page,
+    whatever the transcript's length."""
     while True:
-        page = await store.messages_after(state.sessions, conversation_id, after)
-        frames.extend(m.frame() for m in page)
-        if len(page) < store.REPLAY_PAGE:
-            return frames
+        page = await store.messages_after(state.sessions, conversation_id, after, size)
+        if page:
+            yield [m.frame() for m in page]
+        if len(page) < size:
+            return
         after = page[-1].seq
 
 

@@ -90,6 +90,8 @@ class Settings:
     # so, and a burst of 10 lets them paste several short lines. Only load tests raise it (loadtests/bench.py).
     visitor_send_rate: int = 2
     visitor_send_burst: int = 10
+    # A socket whose peer reads nothing for this long is aborted, its buffers freed (pnav/websocket_protocol.py).
+    socket_stall_seconds: int = 20
     trusted_origins: tuple[str, ...] = field(default_factory=tuple)
     # The reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or CIDRs). None by
     # default: a visitor who sends those headers straight to pnav must not choose the address that is sealed or
@@ -143,6 +145,7 @@ class Settings:
             db_max_overflow=_int(env, "PNAV_DB_MAX_OVERFLOW", cls.db_max_overflow),
             visitor_send_rate=_int(env, "PNAV_VISITOR_SEND_RATE", cls.visitor_send_rate),
             visitor_send_burst=_int(env, "PNAV_VISITOR_SEND_BURST", cls.visitor_send_burst),
+            socket_stall_seconds=_int(env, "PNAV_SOCKET_STALL_SECONDS", cls.socket_stall_seconds),
             trusted_origins=origins,
             forwarded_allow_ips=_networks(env, "PNAV_FORWARDED_ALLOW_IPS", ()),
             metrics_allow_ips=_networks(env, "PNAV_METRICS_ALLOW_IPS", LOOPBACK),

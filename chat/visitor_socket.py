@@ -18,6 +18,7 @@ from chat import conversations, hooks, store
 from chat.broker import SubscriberOverflow, Subscription
 from chat.coalesce import Coalescer
 from chat.db import utcnow
+from chat.frame_budget import FrameBudget, Verdict
 from chat.limits import TOO_MANY_SOCKETS, limits_of
 from chat.origin import origin_allowed
 from chat.protocol import (
@@ -35,7 +36,6 @@ from chat.protocol import (
     error,
     parse,
 )
-from chat.ratelimit import TokenBucket
 from chat.state import ChatState
 from chat.writer import SEND_DEADLINE
 
@@ -47,8 +47,12 @@ CLOSE_BAD_TOKEN = 4401
 CLOSE_FORBIDDEN_ORIGIN = 1008
 # The client stopped reading: it will reconnect and resume by seq (1013 = try again later).
 CLOSE_TOO_SLOW = 1013
-# Typing notices are advisory: one every 2 s is enough for an indicator and caps fan-out.
-TYPING_INTERVAL = 2.0
+# A visitor's ``read`` is published at most twice a second (the latest seq wins): consoles redraw a tick, and a
+# flood of reads cannot fill their event queues.
+READ_INTERVAL = 0.5
+# Replay pages of the visitor's socket: a page is all one socket holds of the transcript at a time (50 messages of
+# at most 4,000 characters), sent as fast as the client drains it, whatever the transcript's length.
+REPLAY_PAGE = 50
 # Client frames read but not yet handled (a send waits for its commit meanwhile). The send rate limit (burst 10)
 # keeps a person well under it even while the database is frozen; past it the frame is refused with an error, so
 # that the socket is still read (and the transport's keepalive pongs with it) whatever the client does.
@@ -67,6 +71,7 @@ LINK_EXPIRED = (
 )
 CLOSED = "Cette conversation est terminée. Vous pouvez en commencer une nouvelle depuis l'accueil."
 RATE_LIMITED = "Vous envoyez des messages très vite : patientez quelques secondes puis réessayez."
+TOO_MANY_FRAMES = "Trop de demandes en peu de temps : patientez quelques secondes, la conversation reste ouverte."
 UNAVAILABLE = (
     "Le service est momentanément surchargé. La connexion va se rétablir toute seule dans quelques secondes ; "
     "en cas de danger, appelez le 17 ou le 112, ou envoyez un SMS au 114."
@@ -103,8 +108,12 @@ class VisitorSocket:
         # Consoles' queues show whether a waiting visitor already wrote: republished at their first message.
         self.wrote_while_queued = False
         self.queue_at = 0.0
-        self.send_bucket = TokenBucket(float(self.settings.visitor_send_rate), float(self.settings.visitor_send_burst))
-        self.last_typing = 0.0
+        self.budget = FrameBudget(float(self.settings.visitor_send_rate), float(self.settings.visitor_send_burst))
+        # The latest ``read`` seq not yet published, when it last was, and the task publishing it (only while some
+        # wait).
+        self.read_seq: int | None = None
+        self.read_at = float("-inf")
+        self.reads: asyncio.Task[None] | None = None
         self.sub: Subscription
         # Client frames and broker events both send frames and move ``last_seq``: one of them at a time.
         self.delivery = asyncio.Lock()
@@ -172,7 +181,7 @@ class VisitorSocket:
         finally:
             if not welcomed:
                 self.delivery.release()
-            for task in (self.worker, self.drainer):
+            for task in (self.worker, self.drainer, self.reads):
                 if task is not None:
                     task.cancel()
                     await asyncio.gather(task, return_exceptions=True)
@@ -247,11 +256,15 @@ class VisitorSocket:
         of what the socket's fresh state already reflects) the events also move this socket between queues."""
         conversation = self.conversation
         assert conversation is not None
-        for frame in await conversations.transcript(self.state, conversation.id, self.last_seq):
-            await self.send(frame)
-            self.last_seq = int(str(frame["seq"]))
-            if sub is not None:
-                await self._follow(frame, sub)
+        # Page by page: each send waits while the transport's buffer is full (uvicorn's flow control), so the next
+        # page is read only once the client has drained the previous one; a client that reads nothing is aborted
+        # by the protocol (pnav/websocket_protocol.py) and this loop ends with the socket.
+        async for page in conversations.transcript_pages(self.state, conversation.id, self.last_seq, REPLAY_PAGE):
+            for frame in page:
+                await self.send(frame)
+                self.last_seq = int(str(frame["seq"]))
+                if sub is not None:
+                    await self._follow(frame, sub)
 
     async def _loop(self) -> None:
         """Read client frames, and hand them to ``_work``: the socket is read all the time, even while a send
@@ -266,12 +279,21 @@ class VisitorSocket:
             frame = parse(message.get("text") or message.get("bytes") or b"",
                           max_bytes=self.settings.max_frame_bytes, max_chars=self.settings.max_message_chars,
                           extra_types=hooks.visitor_frames)
+            verdict = self.budget.admit(frame)
+            if verdict is Verdict.DROP:
+                continue
+            if verdict is Verdict.REFUSE:
+                if isinstance(frame, Send):
+                    await self.send({"type": "error", "code": "rate_limited", "message": RATE_LIMITED,
+                                     "client_id": frame.client_id})
+                else:
+                    await self.send({"type": "error", "code": "rate_limited", "message": TOO_MANY_FRAMES})
+                continue
             if isinstance(frame, Ping):
                 await self.send({"type": "pong"})  # liveness is answered at once, whatever waits for storage
                 continue
-            if isinstance(frame, Send) and not self.send_bucket.allow():
-                await self.send({"type": "error", "code": "rate_limited", "message": RATE_LIMITED,
-                                 "client_id": frame.client_id})
+            if isinstance(frame, Read):
+                self._read(frame.seq)
                 continue
             if len(self.inbox) >= MAX_PENDING_FRAMES:
                 refused: dict[str, Any] = {"type": "error", "code": "rate_limited", "message": RATE_LIMITED}
@@ -282,6 +304,31 @@ class VisitorSocket:
             self.inbox.append((frame, loop.time()))
             if self.worker is None:
                 self.worker = loop.create_task(self._work())
+
+    def _read(self, seq: int) -> None:
+        """Publish the visitor's read position soon: at once if none went out in the last READ_INTERVAL, else when
+        it ends, with the latest seq received meanwhile."""
+        self.read_seq = seq
+        if self.reads is None:
+            self.reads = asyncio.get_running_loop().create_task(self._publish_reads())
+
+    async def _publish_reads(self) -> None:
+        conversation = self.conversation
+        assert conversation is not None
+        loop = asyncio.get_running_loop()
+        try:
+            while self.read_seq is not None:
+                wait = self.read_at + READ_INTERVAL - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                seq, self.read_seq = self.read_seq, None
+                self.read_at = loop.time()
+                with contextlib.suppress(OSError):  # advisory: the next read, or the next message, says it again
+                    await conversations.publish(self.state, conversation.id,
+                                                {"type": "read", "who": "visitor", "seq": seq})
+        finally:
+            if self.reads is asyncio.current_task():
+                self.reads = None
 
     async def _work(self) -> None:
         """Handle client frames in order until none is left (a leave closes the socket: the reader then ends)."""
@@ -407,14 +454,8 @@ class VisitorSocket:
             await self.send(frame.frame())
         elif isinstance(frame, Send):
             await self._on_send(frame, arrived)
-        elif isinstance(frame, Typing):
-            now = asyncio.get_running_loop().time()
-            if now - self.last_typing >= TYPING_INTERVAL:
-                self.last_typing = now
-                await conversations.publish(self.state, conversation.id, {"type": "typing", "who": "visitor"})
-        elif isinstance(frame, Read):
-            await conversations.publish(self.state, conversation.id,
-                                        {"type": "read", "who": "visitor", "seq": frame.seq})
+        elif isinstance(frame, Typing):  # one every TYPING_INTERVAL (chat.frame_budget)
+            await conversations.publish(self.state, conversation.id, {"type": "typing", "who": "visitor"})
         elif isinstance(frame, Resume):
             self.last_seq = frame.after
             await self._replay()

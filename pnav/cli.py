@@ -27,7 +27,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from audit import keys as audit_keys
     from pnav import logs
-    from pnav.serving import SERVER_SETTINGS, is_loopback
+    from pnav.serving import is_loopback, server_settings
     from pnav.websocket_protocol import reliance_problems
 
     settings = Settings.from_env()
@@ -54,7 +54,7 @@ def _serve(args: argparse.Namespace) -> int:
     if settings.environment == "production" and not is_loopback(args.host):
         print("pnav: serving directly on a public interface; put it behind a TLS proxy (see deploy/)", file=sys.stderr)
     uvicorn.run("pnav.asgi:app", host=args.host, port=args.port, workers=args.workers, log_config=logs.config(),
-                **SERVER_SETTINGS)
+                **server_settings(settings))
     return 0
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from pnav.websocket_protocol import WEBSOCKET_SETTINGS
+from chat.settings import Settings
+from pnav.websocket_protocol import WEBSOCKET_SETTINGS, lean_protocol
 
 # uvicorn.Config arguments shared by `pnav serve` and the tests' servers. uvicorn's own proxy-header handling is off:
 # pnav applies it in the app (PNAV_FORWARDED_ALLOW_IPS, pnav/app.py), whereas uvicorn's would trust 127.0.0.1 by
@@ -16,6 +17,11 @@ SERVER_SETTINGS: dict[str, Any] = {
     "server_header": False,
     "access_log": False,
 }
+
+
+def server_settings(settings: Settings) -> dict[str, Any]:
+    """``SERVER_SETTINGS`` with what the settings choose: the delay after which a stalled socket is aborted."""
+    return {**SERVER_SETTINGS, "ws": lean_protocol(settings.socket_stall_seconds)}
 
 
 def is_loopback(host: str) -> bool:

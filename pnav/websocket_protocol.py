@@ -7,11 +7,19 @@ the events the application has not read yet (four deques and an ``asyncio.Event`
 response with their headers (~4 KiB: uvicorn's attributes, and a local of websockets' handshake parser), which
 nothing reads once the socket is accepted. This subclass changes only those three; framing, handshake, pings,
 closing and every ASGI rule stay uvicorn's and websockets'.
+
+It also aborts a socket whose peer stopped reading. uvicorn's flow control suspends the application's sends while
+the transport's write buffer is over its high-water mark, and closes politely on a keepalive timeout; but a polite
+close waits for that buffer to drain, which a peer that reads nothing never lets happen: the transport, its buffer
+and the application's suspended send (with whatever it holds) would stay for as long as the peer keeps the TCP
+connection open. So a transport paused for ``stall_timeout`` seconds in a row, or one closing on a keepalive
+timeout with data still unsent, is aborted: its memory is freed at once and the application sees a disconnect.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 from typing import Any
 
@@ -93,12 +101,23 @@ class Gate:
         return True
 
 
-class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's ``websockets-sansio`` protocol with the ``Inbox`` and ``Gate`` above, and the handshake request and
-    response dropped once they have served."""
+# A peer that reads nothing for this long is gone or hostile (a phone in a tunnel reads again within seconds, and
+# the keepalive gives up on a silent one after 20 s + 20 s anyway).
+STALL_TIMEOUT = 20.0
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+
+class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's ``websockets-sansio`` protocol with the ``Inbox`` and ``Gate`` above, the handshake request and
+    response dropped once they have served, and stalled peers aborted (``lean_protocol`` sets the delay)."""
+
+    stall_timeout: float = STALL_TIMEOUT
+    # Set only while the transport is paused: an idle socket keeps no timer (class default).
+    stall_timer: asyncio.TimerHandle | None = None
+
+    def __init__(self, *args: Any, stall_timeout: float = STALL_TIMEOUT, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if stall_timeout != STALL_TIMEOUT:
+            self.stall_timeout = stall_timeout
         self.queue = Inbox()  # type: ignore[assignment]
         self.writable = Gate()  # type: ignore[assignment]
 
@@ -114,6 +133,35 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             del self.response
             self._forget_request()
 
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self.stall_timer is None:
+            self.stall_timer = self.loop.call_later(self.stall_timeout, self._abort_stalled)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._forget_stall()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._forget_stall()
+        super().connection_lost(exc)
+
+    def keepalive_timeout(self) -> None:
+        super().keepalive_timeout()
+        # uvicorn closed the transport: with data still unsent the close would wait for a peer that reads nothing.
+        if self.transport.get_write_buffer_size() > 0:
+            self.transport.abort()
+
+    def _abort_stalled(self) -> None:
+        if "stall_timer" in vars(self):
+            del self.stall_timer
+        self.transport.abort()  # connection_lost follows: the application's pending send raises, its task ends
+
+    def _forget_stall(self) -> None:
+        timer = vars(self).pop("stall_timer", None)
+        if timer is not None:
+            timer.cancel()
+
     def _forget_request(self) -> None:
         """websockets' handshake parser holds the parsed request (a local of its generator) for as long as it parses
         frames after it: start a plain frame parser instead, at the same place. The place is the start of a frame:
@@ -122,6 +170,15 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         if not self.conn.reader.buffer:
             self.conn.parser = Protocol.parse(self.conn)
             next(self.conn.parser)
+
+
+def lean_protocol(stall_timeout: float = STALL_TIMEOUT) -> Any:
+    """The protocol (as uvicorn's ``ws`` argument) with another stall delay (PNAV_SOCKET_STALL_SECONDS; tests use a
+    short one). A partial of the class rather than a subclass: ``pnav serve --workers N`` pickles it for each
+    worker, and a class made at run time cannot be pickled."""
+    if stall_timeout == STALL_TIMEOUT:
+        return LeanWebSocketProtocol
+    return functools.partial(LeanWebSocketProtocol, stall_timeout=float(stall_timeout))
 
 
 # The WebSocket settings of every pnav server (the command line's and the tests'), as uvicorn.Config arguments.
@@ -146,7 +203,8 @@ def reliance_problems(protocol: type[WebSocketsSansIOProtocol] = LeanWebSocketPr
     for back-pressure and on its keepalive pings (0.44). A version that moved any of them would start and then lose
     back-pressure or pings in silence, so ``pnav serve`` builds one protocol object as uvicorn would and checks."""
     problems: list[str] = []
-    for name in ("handle_connect", "send", "pause_writing", "resume_writing", "start_keepalive", "connection_lost"):
+    for name in ("handle_connect", "send", "pause_writing", "resume_writing", "start_keepalive", "connection_lost",
+                 "keepalive_timeout"):
         if not callable(getattr(WebSocketsSansIOProtocol, name, None)):
             problems.append(f"uvicorn's WebSocketsSansIOProtocol has no {name}()")
     if not inspect.isgeneratorfunction(getattr(Protocol, "parse", None)):
@@ -159,10 +217,17 @@ def reliance_problems(protocol: type[WebSocketsSansIOProtocol] = LeanWebSocketPr
         plain = WebSocketsSansIOProtocol(config, ServerState(), {}, _loop=loop)
         lean = protocol(config, ServerState(), {}, _loop=loop)
     except Exception as exc:
+        loop.close()
         return [*problems, f"uvicorn cannot build pnav's WebSocket protocol ({type(exc).__name__}: {exc})"]
+    try:
+        return problems + _check(plain, lean)
     finally:
         loop.close()
-    for name in ("queue", "writable", "conn", "handshake_complete", "ping_interval"):
+
+
+def _check(plain: WebSocketsSansIOProtocol, lean: Any) -> list[str]:
+    problems: list[str] = []
+    for name in ("queue", "writable", "conn", "handshake_complete", "ping_interval", "loop"):
         if name not in vars(plain):
             problems.append(f"uvicorn's WebSocketsSansIOProtocol no longer sets self.{name}")
     if getattr(plain, "ping_interval", None) != WEBSOCKET_SETTINGS["ws_ping_interval"]:
@@ -177,7 +242,10 @@ def reliance_problems(protocol: type[WebSocketsSansIOProtocol] = LeanWebSocketPr
     else:
         lean.pause_writing()
         paused = not lean.writable.is_set()
+        timed = lean.stall_timer is not None
         lean.resume_writing()
+        if not timed or lean.stall_timer is not None:
+            problems.append("pnav's protocol does not time a paused transport (stalled peers would not be aborted)")
         if not paused or not lean.writable.is_set():
             problems.append("uvicorn's WebSocket protocol ignores pause_writing: a client that stops reading would "
                             "grow the server's memory (uvicorn 0.52.1 and later honour it)")

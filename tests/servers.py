@@ -21,7 +21,7 @@ import uvicorn
 
 from chat.settings import Settings
 from pnav.app import create_app
-from pnav.serving import SERVER_SETTINGS
+from pnav.serving import server_settings
 
 T = TypeVar("T")
 
@@ -108,7 +108,7 @@ class LiveServer:
         self.base = f"http://127.0.0.1:{self.port}"
         self.ws_base = f"ws://127.0.0.1:{self.port}"
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
-                                **{**SERVER_SETTINGS, **uvicorn_options})
+                                **{**server_settings(settings), **uvicorn_options})
         self.server = uvicorn.Server(config)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread = threading.Thread(target=self._serve, daemon=True)
