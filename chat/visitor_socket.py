@@ -37,6 +37,7 @@ from chat.protocol import (
     parse,
 )
 from chat.state import ChatState
+from chat.tchat_limits import TCHAT_FULL, TCHAT_FULL_ID, TOO_MANY_TABS, Tchat, tchat_limits_of
 from chat.writer import SEND_DEADLINE
 
 log = logging.getLogger("pnav.visitor")
@@ -45,6 +46,8 @@ log = logging.getLogger("pnav.visitor")
 HELLO_TIMEOUT = 15.0
 CLOSE_BAD_TOKEN = 4401
 CLOSE_FORBIDDEN_ORIGIN = 1008
+# The tchat already has its allowance of sockets (chat.tchat_limits): policy violation, not worth retrying at once.
+CLOSE_TOO_MANY_TABS = 1008
 # The client stopped reading: it will reconnect and resume by seq (1013 = try again later).
 CLOSE_TOO_SLOW = 1013
 # A visitor's ``read`` is published at most twice a second (the latest seq wins): consoles redraw a tick, and a
@@ -122,6 +125,8 @@ class VisitorSocket:
         # it exists only while there are some, like ``drainer``.
         self.inbox: list[tuple[Frame | ProtocolError, float]] = []
         self.worker: asyncio.Task[None] | None = None
+        # The tchat's counters on this process, shared with its other sockets (chat.tchat_limits), once hello passed.
+        self.tchat: Tchat | None = None
 
     async def send(self, frame: dict[str, Any]) -> None:
         await self.ws.send_text(dumps(frame))
@@ -151,6 +156,8 @@ class VisitorSocket:
         finally:
             if source is not None:
                 limits.close_socket(source)
+            if self.tchat is not None:
+                tchat_limits_of(self.state).close(self.tchat.conversation_id)
 
     async def _session(self) -> None:
         hello = await self._hello()
@@ -218,6 +225,11 @@ class VisitorSocket:
             await self.send({"type": "error", "code": "invalid_token", "message": LINK_EXPIRED})
             await self._close(CLOSE_BAD_TOKEN)
             return None
+        self.tchat = tchat_limits_of(self.state).open(conversation.id)
+        if self.tchat is None:
+            await self.send({"type": "error", "code": "too_many_tabs", "message": TOO_MANY_TABS})
+            await self._close(CLOSE_TOO_MANY_TABS)
+            return None
         self.conversation = store.Seat.of(conversation)
         await hooks.notify_visitor_connected(self.state, conversation.id, self.ws)
         return frame
@@ -282,6 +294,9 @@ class VisitorSocket:
             verdict = self.budget.admit(frame)
             if verdict is Verdict.DROP:
                 continue
+            if verdict is Verdict.HANDLE and isinstance(frame, Send) and self.tchat is not None \
+                    and not self.tchat.sends.allow():
+                verdict = Verdict.REFUSE  # the tchat's sends, all its sockets together, are over their rate
             if verdict is Verdict.REFUSE:
                 if isinstance(frame, Send):
                     await self.send({"type": "error", "code": "rate_limited", "message": RATE_LIMITED,
@@ -477,7 +492,12 @@ class VisitorSocket:
         # The deadline runs from the frame's arrival: sends queued behind one that waits for a frozen database
         # are answered within it too, not one deadline after another.
         within = SEND_DEADLINE - (asyncio.get_running_loop().time() - arrived)
+        size = len(frame.body.encode())
+        limits = tchat_limits_of(self.state)
         try:
+            if self.tchat is not None and not await limits.room_for(self.state.sessions, self.tchat, size):
+                await self._tchat_full(frame)
+                return
             appended = await conversations.post(
                 self.state, conversation.id, author="visitor", body=frame.body, client_id=frame.client_id,
                 within=within,
@@ -491,11 +511,25 @@ class VisitorSocket:
             await self.send({"type": "error", "code": "storage_unavailable", "message": STORAGE_DOWN,
                              "client_id": frame.client_id, "retry": True})
             return
+        if self.tchat is not None and not appended.duplicate:
+            limits.stored(self.tchat, size)
         await self.send({"type": "ack", "client_id": frame.client_id, "seq": appended.message.seq})
         if self.position is not None and not self.wrote_while_queued:
             self.wrote_while_queued = True
             with contextlib.suppress(SQLAlchemyError, OSError):  # the periodic republish heals a failure here
                 await conversations.publish_queue(self.state, conversation.force, conversation.category)
+
+    async def _tchat_full(self, frame: Send) -> None:
+        """The visitor reached the tchat's ceiling: tell them in French, and the operator by a system line in the
+        tchat (stored once per tchat: its client_id is fixed)."""
+        conversation, tchat = self.conversation, self.tchat
+        assert conversation is not None and tchat is not None
+        await self.send({"type": "error", "code": "tchat_full", "message": TCHAT_FULL, "client_id": frame.client_id})
+        if not tchat.told:
+            tchat.told = True
+            with contextlib.suppress(store.ConversationClosed):
+                await conversations.post(self.state, conversation.id, author="system", client_id=TCHAT_FULL_ID,
+                                         body=tchat_limits_of(self.state).notice())
 
     async def _close(self, code: int) -> None:
         if self.ws.application_state != WebSocketState.DISCONNECTED:

@@ -112,7 +112,7 @@ async def link_submit(request: Request) -> Response:
         return await _enrol_page(request, found)
     if step == "confirm" and purpose == "totp":
         if not await passwords.verify_password_async(account.password_hash, field["password"]):
-            await signin.record_failure(state.sessions, account.id, utcnow())
+            await signin.record_failure(state.sessions, account.id)
             return _page(request, {**again, "error": BAD_PASSWORD}, 422)
         return await _enrol_page(request, found)
     if step == "reset" and purpose == "password":
@@ -128,7 +128,7 @@ async def _reset_password(request: Request, found: links.Found, password: str, c
     account = found.account
     step = totp.matching_step(account.totp_secret, code, account.totp_last_step) if account.totp_secret else None
     if step is None:
-        await signin.record_failure(state.sessions, account.id, utcnow())
+        await signin.record_failure(state.sessions, account.id)
         return _page(request, {**again, "error": BAD_PASSWORD}, 422)
     hashed = await passwords.hash_password_async(password)
     async with state.sessions.begin() as session:
@@ -149,7 +149,7 @@ async def _confirm_enrolment(request: Request, found: links.Found, code: str) ->
     if step is None:
         # The same secret again: the person may simply have mistyped the code shown by the app just set up.
         uri = totp.provisioning_uri(secret, account.username)
-        await signin.record_failure(state.sessions, account.id, utcnow())
+        await signin.record_failure(state.sessions, account.id)
         return _page(request, {"step": "enrol", "account": account, "purpose": found.link.purpose,
                                "qr": qr_data_uri(uri), "secret": grouped(secret), "error": BAD_CODE}, 422)
     async with state.sessions.begin() as session:

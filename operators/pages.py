@@ -8,7 +8,7 @@ from starlette.responses import RedirectResponse, Response
 from chat.limits import TOO_MANY_LOGINS, limits_of
 from chat.state import state_of
 from chat.templating import templates
-from operators import access, accounts, canned, csrf, sessions, signin
+from operators import access, accounts, canned, csrf, sessions, signin, signin_alerts, signin_throttle
 from operators.permissions import CONSOLE_ROLES
 from operators.stats.labels import NO_SUBTYPE_LABEL, OUTCOME_LABELS, SUBTYPE_LABELS
 
@@ -43,11 +43,23 @@ async def login(request: Request) -> Response:
     if not csrf.check_login_token(state.settings.secret_key, request.cookies.get(csrf.LOGIN_COOKIE), field["csrf"]):
         return _login_page(request, "La page de connexion a expiré. Merci de saisir à nouveau vos identifiants.", 400,
                            field["username"])
-    if not limits_of(state).allow_login(request):
+    limits = limits_of(state)
+    if not limits.allow_login(request):
         return _login_page(request, TOO_MANY_LOGINS, 429, field["username"])
+    # Guesses are slowed per username and source: a stranger's failures never delay the owner elsewhere.
+    throttle = signin_throttle.throttle_of(state)
+    key = throttle.key(field["username"], limits.source(request))
+    wait = throttle.wait(key)
+    if wait > 0:
+        return _login_page(request, signin_throttle.TOO_SOON.format(seconds=signin_throttle.wording(wait)), 429,
+                           field["username"])
     account = await signin.check(state.sessions, field["username"], field["password"], field["totp"])
-    if account is None:
+    if isinstance(account, signin.Refused):
+        throttle.failed(key)
+        if account.account is not None:
+            await signin_alerts.failed(state, account.account, account.failures)
         return _login_page(request, signin.FAILED, 401, field["username"])
+    throttle.succeeded(key)
     cookie = await sessions.open_session(state.sessions, account.id, audit_as=account.username)
     response = RedirectResponse("/console", status_code=303)
     response.set_cookie(sessions.COOKIE, cookie, max_age=int(sessions.ABSOLUTE_LIFETIME.total_seconds()), path="/",

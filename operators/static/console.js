@@ -845,7 +845,10 @@ function renderInvitation(frame) {
 
 function renderAlert(frame) {
   const note = frame.note ? ` Note : « ${frame.note} ».` : "";
-  const text = `${frame.message || "Alerte."}${note} ${CATEGORIES[frame.category] || ""}${frame.commune ? `, ${frame.commune}` : ""}${frame.department ? ` (${frame.department})` : ""}${frame.operator ? ` — prise en charge par ${frame.operator}` : ""}.`;
+  // An alert about a tchat says where and who; one about an account (repeated sign-in failures) is its message.
+  const text = frame.conversation
+    ? `${frame.message || "Alerte."}${note} ${CATEGORIES[frame.category] || ""}${frame.commune ? `, ${frame.commune}` : ""}${frame.department ? ` (${frame.department})` : ""}${frame.operator ? ` — prise en charge par ${frame.operator}` : ""}.`
+    : `${frame.message || "Alerte."}${note}`;
   notice(text);
   announce(text);
   beep();

@@ -58,9 +58,11 @@ def login_csrf(page: str) -> str:
 
 
 async def sign_in(server: LiveServer, staff: Staff, *, code: str | None = None,
-                  password: str | None = None) -> httpx.Response:
-    """Fetch the form (CSRF cookie + token), post the credentials; returns the POST response."""
-    async with httpx.AsyncClient(base_url=server.base) as http:
+                  password: str | None = None, source: str | None = None) -> httpx.Response:
+    """Fetch the form (CSRF cookie + token), post the credentials (from the loopback address ``source``, e.g.
+    127.0.0.71, when given); returns the POST response."""
+    transport = httpx.AsyncHTTPTransport(local_address=source) if source else None
+    async with httpx.AsyncClient(base_url=server.base, transport=transport) as http:
         form = await http.get("/login")
         return await http.post("/login", data={
             "username": staff.username, "password": password if password is not None else staff.password,

@@ -1,4 +1,4 @@
-"""Sign-in: password + TOTP + CSRF, one error for every failure, lockout, sessions that end."""
+"""Sign-in: password + TOTP + CSRF, one error for every failure, guesses slowed (never a lock), sessions that end."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from chat.db import utcnow
-from operators import csrf, sessions, signin
-from operators.models import Account, AccountSession
+from operators import csrf, sessions, signin, signin_throttle
+from operators.models import AccountSession
 from tests.operators.staff import ConsoleClient, login_csrf, make, session_cookie, sign_in
 from tests.servers import UNIT, LiveServer
 
@@ -77,27 +77,59 @@ async def test_login_without_csrf_token_is_refused(staff_live: LiveServer) -> No
     assert response.status_code == 400 and "expiré" in response.text
 
 
-async def test_lockout_after_repeated_failures(staff_live: LiveServer) -> None:
-    """After five failures the account is locked: even the right credentials fail, with the same message."""
+async def test_a_strangers_failures_never_stop_the_owner(staff_live: LiveServer) -> None:
+    """Someone who knows a username tries wrong passwords (and right-looking codes) from their machine: they are
+    slowed down there (a French 429 after the free failures), while the owner, from their own machine, signs in
+    with the right password and code at once. The TOTP step stays mandatory: the right password alone fails."""
     staff = await make(staff_live, "agent.e", "operator", "police")
-    for _ in range(signin.FREE_ATTEMPTS):
-        assert (await sign_in(staff_live, staff, password="not the password!", code="000000")).status_code == 401
-    assert (await sign_in(staff_live, staff)).status_code == 401
+    stranger = [(await sign_in(staff_live, staff, password="not the password!", code="000000",
+                               source="127.0.0.71")).status_code for _ in range(signin_throttle.FREE_FAILURES + 3)]
+    assert stranger[:signin_throttle.FREE_FAILURES] == [401] * signin_throttle.FREE_FAILURES
+    assert set(stranger[signin_throttle.FREE_FAILURES:]) == {429}
+    slowed = await sign_in(staff_live, staff, password="still not it", code="000000", source="127.0.0.71")
+    assert slowed.status_code == 429 and "Patientez" in slowed.text
+    assert (await sign_in(staff_live, staff, code="000000", source="127.0.0.72")).status_code == 401
+    owner = await sign_in(staff_live, staff, source="127.0.0.72")
+    assert owner.status_code == 303 and "pnav_session" in owner.cookies
 
-    async def unlock(state: object) -> None:
-        async with state.sessions.begin() as session:  # type: ignore[attr-defined]
-            await session.execute(update(Account).values(locked_until=utcnow() - timedelta(seconds=1)))
 
-    await staff_live.call(unlock)
-    assert (await sign_in(staff_live, staff)).status_code == 303
+@pytest.mark.parametrize("staff_live", ["sqlite-memory"], indirect=True)  # ten password hashes: one stack is enough
+async def test_repeated_failures_alert_the_supervisors(staff_live: LiveServer) -> None:
+    """Failures in a row from many sources (each within its free tries) are not slowed, but at the tenth the
+    supervisors of the account's force get an alert on their console and the audit log an entry."""
+    from audit.models import AuditEvent
+
+    staff = await make(staff_live, "agent.g", "operator", "police")
+    supervisor = await make(staff_live, "chef.g", "supervisor", "police")
+    console = ConsoleClient(staff_live, await session_cookie(staff_live, supervisor))
+    await console.connect()
+    answers = []
+    for n in range(signin.ALERT_EVERY):
+        source = f"127.0.0.{80 + n // signin_throttle.FREE_FAILURES}"
+        answers.append((await sign_in(staff_live, staff, password="wrong guess!", code="123456",
+                                      source=source)).status_code)
+    assert answers == [401] * signin.ALERT_EVERY
+    alert = await console.expect("alert")
+    assert alert["kind"] == "signin"
+    assert "agent.g" in alert["message"] and "10 échecs" in alert["message"]
+    await console.close()
+
+    async def audited(state: Any) -> list[str]:
+        async with state.sessions() as session:
+            return list(await session.scalars(select(AuditEvent.target).where(
+                AuditEvent.action == "account.signin_failures")))
+
+    assert await staff_live.call(audited) == ["agent.g"]
+    assert (await sign_in(staff_live, staff, source="127.0.0.99")).status_code == 303
 
 
-def test_lock_grows_and_is_capped() -> None:
-    """Locks double from one minute after the free attempts and never exceed an hour."""
-    assert signin.lock_duration(signin.FREE_ATTEMPTS - 1) is None
-    assert signin.lock_duration(signin.FREE_ATTEMPTS) == timedelta(minutes=1)
-    assert signin.lock_duration(signin.FREE_ATTEMPTS + 2) == timedelta(minutes=4)
-    assert signin.lock_duration(100) == signin.MAX_LOCK
+def test_delays_grow_and_are_capped() -> None:
+    """Free failures first, then 1, 2, 4 … seconds, never more than 15 minutes; said in French."""
+    free = signin_throttle.FREE_FAILURES
+    assert signin_throttle.delay_after(free - 1) == 0
+    assert signin_throttle.delay_after(free) == 1 and signin_throttle.delay_after(free + 2) == 4
+    assert signin_throttle.delay_after(1000) == signin_throttle.MAX_DELAY
+    assert signin_throttle.wording(1) == "1 seconde" and signin_throttle.wording(90) == "2 minutes"
 
 
 async def test_logout_revokes_the_session(staff_live: LiveServer) -> None:
