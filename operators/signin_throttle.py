@@ -2,7 +2,7 @@
 
 A key is a keyed hash of the username typed and the source (itself a keyed hash of the address, chat.limits):
 the same for an unknown username, so a delay reveals nothing about which accounts exist. The first failures are
-free (typing mistakes), then each one makes the next try from that source on that username wait 1, 2, 4 … seconds,
+free (typing mistakes), then each one makes the next try from that source on that username wait 5, 10, 20 … seconds,
 up to 15 minutes; the owner signing in from elsewhere is never delayed by a stranger's guesses. Kept in memory
 per process, with a random key drawn at start: nothing here can be turned back into an address or a username.
 """
@@ -18,7 +18,7 @@ from collections import OrderedDict
 from chat.state import ChatState
 
 FREE_FAILURES = 3
-FIRST_DELAY = 1.0
+FIRST_DELAY = 5.0
 MAX_DELAY = 15 * 60.0
 # Keys kept (the least recently used forgotten past it): an attacker rotating usernames cannot grow the memory.
 SIZE = 100_000

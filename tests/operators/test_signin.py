@@ -124,10 +124,10 @@ async def test_repeated_failures_alert_the_supervisors(staff_live: LiveServer) -
 
 
 def test_delays_grow_and_are_capped() -> None:
-    """Free failures first, then 1, 2, 4 … seconds, never more than 15 minutes; said in French."""
+    """Free failures first, then 5, 10, 20 … seconds, never more than 15 minutes; said in French."""
     free = signin_throttle.FREE_FAILURES
     assert signin_throttle.delay_after(free - 1) == 0
-    assert signin_throttle.delay_after(free) == 1 and signin_throttle.delay_after(free + 2) == 4
+    assert signin_throttle.delay_after(free) == 5 and signin_throttle.delay_after(free + 2) == 20
     assert signin_throttle.delay_after(1000) == signin_throttle.MAX_DELAY
     assert signin_throttle.wording(1) == "1 seconde" and signin_throttle.wording(90) == "2 minutes"
 

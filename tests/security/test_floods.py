@@ -145,7 +145,7 @@ async def test_login_attempts(limited: LiveServer) -> None:
         key="5-floods", fault="inondations (limites de débit)",
         load=f"{TCHATS_PER_HOUR} tchats/heure et {SOCKETS} sockets par source (réglage de test), "
              "2 messages/s (rafale 10) par socket, 10 codes de suivi puis 1 / 10 s, connexions ralenties par compte et "
-             "adresse après 3 échecs (1, 2, 4 … s ; aucun verrouillage), "
+             "adresse après 3 échecs (5, 10, 20 … s ; aucun verrouillage), "
              f"{LOGINS} connexions par adresse et par quart d'heure",
         inputs=f"{tried.get('tchats', 0)} créations de tchat, {tried.get('sockets', 0)} sockets, "
                f"{tried.get('sends', 0)} envois en rafale, {tried.get('followup', 0)} codes devinés, "

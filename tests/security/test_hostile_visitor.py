@@ -49,7 +49,8 @@ class Served:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     folder = tmp_path_factory.mktemp("hostile-visitor")
     url = migrated(f"sqlite+aiosqlite:///{folder / 'pnav.sqlite3'}")
-    app = App(url, "memory://", folder, PNAV_SOCKET_STALL_SECONDS=str(STALL)).spawn().wait_ready()
+    app = App(url, "memory://", folder, PNAV_SOCKET_STALL_SECONDS=str(STALL),
+              PNAV_SOCKETS_PER_TCHAT=str(STUCK + 2)).spawn().wait_ready()
     yield Served(app)
     app.stop()
 
@@ -170,8 +171,8 @@ async def test_a_socket_that_reads_nothing_is_bounded_then_aborted(served: Serve
                                           compression=None, ping_interval=None, max_queue=1)
             await ws.send(json.dumps({"type": "hello", "token": tchat["token"], "after": 0}))
             stuck.append(ws)
-        await asyncio.sleep(1.0)  # every replay has filled its socket's buffers by now
         assert _visitor_sockets(served) == STUCK
+        await asyncio.sleep(1.0)  # every replay has filled its socket's buffers by now
         started = time.monotonic()
         while _visitor_sockets(served) > 0:
             assert time.monotonic() - started < (STALL + 8) * UNIT, "stalled sockets were not aborted"
