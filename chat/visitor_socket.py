@@ -495,12 +495,14 @@ class VisitorSocket:
         size = len(frame.body.encode())
         limits = tchat_limits_of(self.state)
         try:
-            if self.tchat is not None and not await limits.room_for(self.state.sessions, self.tchat, size):
+            # Within the send's deadline too: the stored totals are read once per tchat, maybe from a frozen database.
+            if self.tchat is not None and not await asyncio.wait_for(
+                    limits.room_for(self.state.sessions, self.tchat, size), max(within, 0.001)):
                 await self._tchat_full(frame)
                 return
             appended = await conversations.post(
                 self.state, conversation.id, author="visitor", body=frame.body, client_id=frame.client_id,
-                within=within,
+                within=SEND_DEADLINE - (asyncio.get_running_loop().time() - arrived),
             )
         except store.ConversationClosed:
             await self.send({"type": "error", "code": "conversation_closed", "message": CLOSED,
