@@ -13,15 +13,16 @@ import struct
 import threading
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from chat import conversations
 from pnav.logs import RedactAddresses, redact
-from tests.client import start_tchat
 from tests.conftest import settings_for
 from tests.servers import UNIT, LiveServer
 
 MASK = "[adresse masquée]"
+TCHAT = {"category": "sexual_violence", "role": "victim", "postal_code": "75011"}
 ADDRESSES = [
     "2001:db8::1", "2001:db8::17", "fe80::1ff:fe23:4567:890a", "2001:db8:85a3::8a2e:370:7334", "::ffff:192.0.2.1",
     "::1", "fe80::1%eth0", "2001:DB8:0:0:0:0:0:1", "203.0.113.9",
@@ -104,7 +105,10 @@ async def test_a_visitor_going_away_is_not_an_error(server: LiveServer, caplog: 
     """Sockets reset before the handshake's answer, right after a hello (valid or not) and in the middle of a
     replay: the server logs nothing at warning level or above (no storage error, no traceback)."""
     caplog.set_level(logging.WARNING)
-    tchat = await start_tchat(server)
+    async with httpx.AsyncClient(base_url=server.base, timeout=30 * UNIT) as http:  # a fresh server's first tchat
+        created = await http.post("/api/v1/conversations", json=TCHAT)
+    assert created.status_code == 201, created.text
+    tchat = created.json()
     for _ in range(40):
         await server.call(lambda s: conversations.post(s, tchat["id"], author="operator", body="x" * 2000))
     hello = json.dumps({"type": "hello", "token": tchat["token"], "after": 0})
