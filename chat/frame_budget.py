@@ -36,6 +36,8 @@ class Verdict(enum.Enum):
 
 
 class FrameBudget:
+    __slots__ = ("frames", "last_refusal", "last_typing", "resumes", "sends")  # one per socket
+
     def __init__(self, send_rate: float, send_burst: float) -> None:
         self.frames = TokenBucket(OTHER_FRAMES_PER_SECOND + send_rate, OTHER_FRAME_BURST + send_burst)
         self.sends = TokenBucket(send_rate, send_burst)

@@ -7,6 +7,8 @@ from collections import OrderedDict
 
 
 class TokenBucket:
+    __slots__ = ("burst", "rate", "tokens", "updated")  # one or more per socket: kept small
+
     def __init__(self, rate: float, burst: float) -> None:
         self.rate, self.burst = rate, burst
         self.tokens = burst
