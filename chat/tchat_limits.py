@@ -40,8 +40,9 @@ TCHAT_FULL_NOTICE = (
     "nouveaux messages du visiteur ne sont plus enregistrés. Proposez-lui de poursuivre dans une nouvelle "
     "conversation si besoin."
 )
-# Its client_id: the notice is stored once per tchat, whichever process or socket reaches the ceiling first.
-TCHAT_FULL_ID = "pnav-tchat-full"
+# What names the notice (with the tchat's id) in its idempotency key (``conversations.server_key``): it is stored once
+# per tchat, whichever process or socket reaches the ceiling first, and no client can take the key first.
+TCHAT_FULL_KEY = "tchat-full"
 
 
 @dataclass

@@ -37,7 +37,7 @@ from chat.protocol import (
     parse,
 )
 from chat.state import ChatState
-from chat.tchat_limits import TCHAT_FULL, TCHAT_FULL_ID, TOO_MANY_TABS, Tchat, tchat_limits_of
+from chat.tchat_limits import TCHAT_FULL, TCHAT_FULL_KEY, TOO_MANY_TABS, Tchat, tchat_limits_of
 from chat.writer import SEND_DEADLINE
 
 log = logging.getLogger("pnav.visitor")
@@ -523,14 +523,15 @@ class VisitorSocket:
 
     async def _tchat_full(self, frame: Send) -> None:
         """The visitor reached the tchat's ceiling: tell them in French, and the operator by a system line in the
-        tchat (stored once per tchat: its client_id is fixed)."""
+        tchat (stored once per tchat: its idempotency key is made of the tchat's id)."""
         conversation, tchat = self.conversation, self.tchat
         assert conversation is not None and tchat is not None
         await self.send({"type": "error", "code": "tchat_full", "message": TCHAT_FULL, "client_id": frame.client_id})
         if not tchat.told:
             tchat.told = True
             with contextlib.suppress(store.ConversationClosed):
-                await conversations.post(self.state, conversation.id, author="system", client_id=TCHAT_FULL_ID,
+                await conversations.post(self.state, conversation.id, author="system",
+                                         client_id=conversations.server_key(TCHAT_FULL_KEY, conversation.id),
                                          body=tchat_limits_of(self.state).notice())
 
     async def _close(self, code: int) -> None:
