@@ -25,9 +25,13 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(BIN)/.installed assets translations
 
-# The DSFR files pnav serves, copied from the pinned npm package into the package (chat/assets.py).
-chat/static/dsfr/VERSION: node_modules/.installed chat/assets.py
-	$(PYTHON) -m chat.assets
+# The static files pnav serves, built from the pinned npm package into the package (chat/assets.py): the DSFR
+# subset of the visitor pages (cut from their templates and scripts), Marianne split by Unicode range, brotli and
+# gzip copies. Needs the venv (fontTools and brotli are pinned development dependencies).
+ASSET_SOURCES := chat/assets.py chat/css_subset.py chat/fonts.py $(wildcard pnav/templates/*.html chat/static/js/*.js) \
+  chat/static/pnav.css
+chat/static/dsfr/VERSION: $(BIN)/.installed node_modules/.installed $(ASSET_SOURCES)
+	$(BIN)/python -m chat.assets
 
 assets: chat/static/dsfr/VERSION
 
@@ -101,4 +105,5 @@ lock:
 LOCK_FLAGS := --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
 
 clean:
-	rm -rf $(VENV) node_modules var .mypy_cache .ruff_cache .pytest_cache dist build chat/static/dsfr
+	rm -rf $(VENV) node_modules var .mypy_cache .ruff_cache .pytest_cache dist build chat/static/dsfr \
+	  chat/static/built

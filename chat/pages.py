@@ -8,7 +8,9 @@ for are exposed (an allowlist, not the package).
 
 from __future__ import annotations
 
+import gzip
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -20,19 +22,27 @@ from starlette.staticfiles import StaticFiles
 import routing
 from chat import languages
 from chat.assets import ALLOWED as DSFR_ALLOWED
+from chat.assets import OWN_ALLOWED
 from chat.assets import TARGET as DSFR_DIST
 from chat.attachments import config as attachment_config
 from chat.languages import N_
 from chat.state import state_of
+from chat.static_files import PREFIX as ASSETS_PREFIX
+from chat.static_files import asset, negotiate
 from chat.templating import templates
 from routing import Category
 
 log = logging.getLogger("pnav.pages")
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-# The package version is pinned in package-lock.json, so a day of browser cache is safe; a release that changes
-# the pin also restarts the server, and a one-day staleness of a stylesheet harms nobody.
+# The unversioned URLs of the static files (/static/…), kept for links from before the versioned ones
+# (/assets/<version>/…, chat/static_files.py): the package version is pinned in package-lock.json, so a day of
+# browser cache is safe for the DSFR files; ours are revalidated (ETag) before each use.
 STATIC_CACHE = "public, max-age=86400"
+# Pages are compressed on the fly with gzip (the standard library's; brotli is only a build-time dependency) at a
+# level that costs well under a millisecond for a page of 10–15 KB. Only these pages: they carry no secret
+# (no CSRF token, no session), so compressing them next to the query string gives nothing away (BREACH).
+PAGE_GZIP_LEVEL = 6
 
 # Where the quick exit sends the visitor: Météo-France's home page. A weather page is what anyone opens many
 # times a day, it needs no account (unlike a search engine, whose query would land in a signed-in history), it
@@ -140,6 +150,20 @@ def _home_numbers() -> list[dict[str, str]]:
     return list(seen.values())
 
 
+def compressed(page: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """``page`` with its HTML gzipped when the browser accepts it (``Vary: Accept-Encoding`` either way)."""
+    async def handler(request: Request) -> Response:
+        response = await page(request)
+        response.headers["vary"] = "accept-encoding"
+        if negotiate(request.headers.get("accept-encoding", ""), {"gzip"}) == "gzip" and response.body:
+            response.body = gzip.compress(response.body, compresslevel=PAGE_GZIP_LEVEL, mtime=0)
+            response.headers["content-encoding"] = "gzip"
+            response.headers["content-length"] = str(len(response.body))
+        return response
+
+    return handler
+
+
 async def home(request: Request) -> Response:
     return templates.TemplateResponse(request, "home.html", _context(request, numbers=_home_numbers()))
 
@@ -194,7 +218,13 @@ async def script_texts(request: Request) -> Response:
 
 
 class _CachedStatic(StaticFiles):
-    """Our own assets: their URLs carry no version, so the browser revalidates them (ETag) before each use."""
+    """Our own assets (scripts, stylesheet) at their unversioned URLs: the browser revalidates them (ETag) before
+    each use. Nothing else of ``chat/static/`` (the compressed copies, the DSFR directory) is served here."""
+
+    async def get_response(self, path: str, scope: Any) -> Response:
+        if not OWN_ALLOWED.match(path):
+            return PlainTextResponse("Fichier introuvable.", status_code=404)
+        return await super().get_response(path, scope)
 
     def file_response(self, *args: Any, **kwargs: Any) -> Response:
         response = super().file_response(*args, **kwargs)
@@ -207,12 +237,13 @@ if not DSFR_DIST.is_dir():
                 DSFR_DIST)
 
 routes: list[BaseRoute] = [
-    Route("/", home, name="home"),
-    Route("/commencer", start, name="start"),
-    Route("/tchat", tchat, name="tchat"),
-    Route("/fin", end, name="end"),
-    Route("/suivi", followup, name="followup"),
-    Route("/mentions-legales", legal, name="legal"),
+    Route("/", compressed(home), name="home"),
+    Route("/commencer", compressed(start), name="start"),
+    Route("/tchat", compressed(tchat), name="tchat"),
+    Route("/fin", compressed(end), name="end"),
+    Route("/suivi", compressed(followup), name="followup"),
+    Route("/mentions-legales", compressed(legal), name="legal"),
+    Route(ASSETS_PREFIX + "/{version}/{path:path}", asset, name="asset"),
     Route("/textes/{digest}.json", script_texts, name="script_texts"),
     Route("/static/dsfr/{path:path}", dsfr_file, name="dsfr"),
     Mount("/static", app=_CachedStatic(directory=STATIC_DIR), name="static"),

@@ -11,6 +11,7 @@ from importlib.resources import files
 from starlette.templating import Jinja2Templates
 
 from chat import languages
+from chat.static_files import asset_url
 
 # The templates live in the ``pnav`` package so that an installed wheel carries them; every top-level package of
 # pnav is installed side by side, so the same lookup works in a checkout and in site-packages.
@@ -18,3 +19,5 @@ TEMPLATES_DIR = str(files("pnav") / "templates")
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 languages.install(templates.env)
+# {{ asset("js/tchat.js") }}: the content-versioned URL of a static file (chat/static_files.py).
+templates.env.globals["asset"] = asset_url

@@ -112,14 +112,19 @@ def test_wheel_migrates_sqlite_and_serves(installed: Installed) -> None:
         health = _wait_healthy(base)
         assert health == {"status": "ok"} or health.get("status") == "ok", health
         home = httpx.get(f"{base}/", timeout=5 * UNIT)
-        assert home.status_code == 200 and "/static/dsfr/dsfr.min.css" in home.text
+        stylesheet = re.search(r'href="(/assets/[0-9a-f]+/dsfr/visitor\.min\.css)"', home.text)
+        assert home.status_code == 200 and stylesheet, home.text[:2000]
         # The wheel carries the compiled catalogues: a page in Arabic, and its scripts' strings.
         arabic = httpx.get(f"{base}/?lang=ar", timeout=5 * UNIT).text
         assert '<html lang="ar" dir="rtl"' in arabic and "خروج سريع" in arabic
         (texts,) = re.findall(r'data-textes="(/textes/ar-[0-9a-f]+\.json)"', arabic)
         assert httpx.get(f"{base}{texts}", timeout=5 * UNIT).json()["Connecté"] == "متصل"
-        css = httpx.get(f"{base}/static/dsfr/dsfr.min.css", timeout=5 * UNIT)
-        assert css.status_code == 200 and css.headers["content-type"].startswith("text/css") and len(css.content) > 1e5
+        css = httpx.get(f"{base}{stylesheet.group(1)}", headers={"accept-encoding": "br"}, timeout=5 * UNIT)
+        assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+        assert css.headers["content-encoding"] == "br" and "immutable" in css.headers["cache-control"]
+        assert "Marianne-Regular.latin.woff2" in css.text
+        full = httpx.get(f"{base}/static/dsfr/dsfr.min.css", timeout=5 * UNIT)
+        assert full.status_code == 200 and len(full.content) > 1e5
         font = httpx.get(f"{base}/static/dsfr/fonts/Marianne-Regular.woff2", timeout=5 * UNIT)
         assert font.status_code == 200
         assert httpx.get(f"{base}/static/dsfr/dsfr.module.min.js", timeout=5 * UNIT).status_code == 404
