@@ -46,7 +46,7 @@ VISITOR_CLASSES = "visitor-classes.txt"
 ALLOWED = re.compile(r"^((dsfr|visitor)\.min\.css|fonts/[A-Za-z_-]+(\.latin|\.rest)?\.woff2?"
                      r"|icons/[a-z-]+/[a-z0-9-]+\.svg)$")
 # What may be served from STATIC_DIR as pnav's own files.
-OWN_ALLOWED = re.compile(r"^(js/[a-z_-]+\.js|pnav\.css)$")
+OWN_ALLOWED = re.compile(r"^(js/[a-z0-9_-]+\.js|pnav\.css)$")
 _URL = re.compile(r"url\((?!data:)['\"]?([^'\")]+)['\"]?\)")
 _EXTENDS_VISITOR = re.compile(r"""\{%-?\s*extends\s+["']visitor\.html["']""")
 _INCLUDE = re.compile(r"""\{%-?\s*include\s+["']([^"']+)["']""")

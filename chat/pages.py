@@ -244,7 +244,7 @@ routes: list[BaseRoute] = [
     Route("/suivi", compressed(followup), name="followup"),
     Route("/mentions-legales", compressed(legal), name="legal"),
     Route(ASSETS_PREFIX + "/{version}/{path:path}", asset, name="asset"),
-    Route("/textes/{digest}.json", script_texts, name="script_texts"),
+    Route("/textes/{digest}.json", compressed(script_texts), name="script_texts"),
     Route("/static/dsfr/{path:path}", dsfr_file, name="dsfr"),
     Mount("/static", app=_CachedStatic(directory=STATIC_DIR), name="static"),
 ]

@@ -46,6 +46,7 @@ async def test_first_visit_of_each_page_fits_the_budget(browser: Browser, server
             total = 0
             kinds: set[str] = set()
             for response in responses:
+                assert response.status < 400, response.url  # every file the page asks for is served
                 sizes = await response.request.sizes()
                 total += sizes["responseBodySize"] + sizes["responseHeadersSize"]
                 kinds.add(response.request.resource_type)
