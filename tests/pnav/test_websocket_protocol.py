@@ -176,3 +176,60 @@ async def test_bytes_of_a_frame_sent_before_the_accept_are_not_lost(early: bool)
     protocol.data_received(frame[3:] if early else frame)
     assert await protocol.receive() == {"type": "websocket.connect"}
     assert await protocol.receive() == {"type": "websocket.receive", "text": '{"type":"hello"}'}
+
+
+class StuckTransport(Transport):
+    """A transport whose peer reads nothing: it records an abort, and says how much is still unsent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.aborted = False
+        self.unsent = 0
+
+    def abort(self) -> None:
+        self.aborted = self.closing = True
+
+    def get_write_buffer_size(self) -> int:
+        return self.unsent
+
+
+async def _accepted(transport: Transport, stall_timeout: float) -> LeanWebSocketProtocol:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        return None
+
+    config = Config(app, ws_ping_interval=None)
+    config.load()
+    protocol = LeanWebSocketProtocol(config=config, server_state=ServerState(), app_state={},
+                                     stall_timeout=stall_timeout)
+    protocol.run_asgi = lambda: asyncio.sleep(0)  # type: ignore[method-assign]  # the test plays the application
+    protocol.connection_made(transport)
+    client = ClientProtocol(parse_uri("ws://127.0.0.1:5000/ws/visitor"))
+    client.send_request(client.connect())
+    protocol.data_received(b"".join(client.data_to_send()))
+    await protocol.send({"type": "websocket.accept"})
+    return protocol
+
+
+async def test_a_transport_paused_for_the_stall_delay_is_aborted() -> None:
+    """Paused (the peer stopped reading) then resumed within the delay: kept; paused for the whole delay: aborted,
+    not closed politely (a polite close would wait for a buffer that never drains)."""
+    transport = StuckTransport()
+    protocol = await _accepted(transport, stall_timeout=0.2)
+    protocol.pause_writing()
+    await asyncio.sleep(0.05)
+    protocol.resume_writing()
+    await asyncio.sleep(0.3)
+    assert not transport.aborted and protocol.stall_timer is None
+    protocol.pause_writing()
+    await asyncio.sleep(0.4)
+    assert transport.aborted
+
+
+async def test_a_keepalive_timeout_with_data_unsent_aborts() -> None:
+    """uvicorn closes on a keepalive timeout; with data still unsent the transport is aborted at once."""
+    for unsent, aborted in ((0, False), (70_000, True)):
+        transport = StuckTransport()
+        protocol = await _accepted(transport, stall_timeout=20)
+        transport.unsent = unsent
+        protocol.keepalive_timeout()
+        assert transport.closing and transport.aborted is aborted
