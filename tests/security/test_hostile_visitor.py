@@ -219,9 +219,10 @@ async def test_read_flood_does_not_reach_the_console(plain: LiveServer) -> None:
         load=f"1 processus pnav serve, SQLite + courtier mémoire ; un tchat de {MESSAGES} messages de {BODY} "
              f"caractères ({MESSAGES * BODY / 1e6:.0f} Mo) ; socket abandonnée après {STALL} s sans lecture "
              "(20 s par défaut)",
-        inputs=f"{tried.get('resumes', 0)} « resume after:0 » en rafale : {tried.get('resume_errors', 0)} refus "
-               f"« rate_limited » en français, {tried.get('replays', 0):.0f} relecture(s) servie(s) page par page, "
-               f"mémoire du serveur +{tried.get('resume_growth', 0):.1f} Mio ; {tried.get('stuck', 0)} sockets "
+        inputs=f"{tried.get('resumes', 0)} « resume after:0 » en rafale : {tried.get('replays', 0):.0f} servie(s) "
+               "page par page, les autres refusées (« rate_limited » en français, une réponse par seconde au plus : "
+               f"{tried.get('resume_errors', 0)} ici), mémoire du serveur +{tried.get('resume_growth', 0):.1f} Mio ; "
+               f"{tried.get('stuck', 0)} sockets "
                f"qui ne lisent plus rien après « after: 0 » : mémoire +{tried.get('stuck_growth', 0):.1f} Mio, "
                f"coupées en {tried.get('aborted_after', 0):.1f} s ; {READS + 1} trames « read » : "
                f"{len(reads)} transmises à la console, qui reste connectée",
