@@ -190,13 +190,3 @@ class MemoryBroker(_LocalFanout):
             if not subs:
                 del self.local[channel]
 
-
-def create_broker(url: str, queue_size: int = 256) -> Broker:
-    if url.startswith("memory://"):
-        return MemoryBroker(queue_size)
-    if url.startswith(("redis://", "rediss://", "unix://", "redis+sentinel://", "rediss+sentinel://")):
-        from chat.broker_redis import RedisBroker
-
-        return RedisBroker(url, queue_size)
-    raise ValueError(f"unknown broker URL scheme: {url.split(':', 1)[0]!r} "
-                     "(use memory://, redis://, rediss:// or redis+sentinel://)")

@@ -1,21 +1,11 @@
-"""Extension points the chat core calls without knowing who listens (the app wires packages, not chat).
+"""Calling the extension points of the visitor's socket (``ChatState.hooks``, a ``chat.state.VisitorHooks`` that the
+app fills when it wires its packages): chat calls them without knowing who listens. A failing listener is logged and
+skipped, never breaks the visitor's tchat."""
 
-``visitor_connected``: called with the state, the conversation id and the peer address when a visitor starts a
-tchat or opens its socket. The address must never be stored or logged in clear by a listener: escalation seals
-it to an offline public key. Listeners run in order; a failing listener is logged, never breaks the visitor.
-
-``visitor_frames``: client frames of other packages that the visitor's socket accepts (e.g. ``psychologist_answer``
-from operators), type → handler(state, conversation id, fields) returning the frames to send back to that socket.
-``visitor_welcomed``: called after a visitor's welcome and replay (a new tab, a reload, a reconnect) and returning
-frames still waiting for that visitor's answer. ``visitor_events``: types of conversation events of other packages
-that the visitor's socket forwards as they are. ``transcript_events``: those of them stored in the transcript
-(``chat.store.append_event``): the visitor's socket sends them in seq order, and replays them, like messages.
-"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import HTTPConnection
@@ -24,15 +14,6 @@ from chat.state import ChatState
 
 log = logging.getLogger("pnav.hooks")
 
-VisitorConnected = Callable[[ChatState, str, str], Awaitable[None]]
-visitor_connected: list[VisitorConnected] = []
-
-VisitorFrame = Callable[[ChatState, str, dict[str, Any]], Awaitable[list[dict[str, Any]]]]
-visitor_frames: dict[str, VisitorFrame] = {}
-VisitorWelcomed = Callable[[ChatState, str], Awaitable[list[dict[str, Any]]]]
-visitor_welcomed: list[VisitorWelcomed] = []
-visitor_events: set[str] = set()
-transcript_events: set[str] = set()
 
 
 def peer_address(conn: HTTPConnection) -> str | None:
@@ -43,7 +24,7 @@ async def notify_visitor_connected(state: ChatState, conversation_id: str, conn:
     address = peer_address(conn)
     if address is None:
         return
-    for listener in visitor_connected:
+    for listener in state.hooks.connected:
         try:
             await listener(state, conversation_id, address)
         except Exception as exc:  # a listener's failure must not cost the visitor their tchat
@@ -54,7 +35,7 @@ async def notify_visitor_connected(state: ChatState, conversation_id: str, conn:
 async def welcome_frames(state: ChatState, conversation_id: str) -> list[dict[str, Any]]:
     """What the ``visitor_welcomed`` listeners still wait for; a failing listener is logged and skipped."""
     frames: list[dict[str, Any]] = []
-    for listener in visitor_welcomed:
+    for listener in state.hooks.welcomed:
         try:
             frames += await listener(state, conversation_id)
         except Exception as exc:  # an extension's failure must not cost the visitor their tchat

@@ -25,7 +25,7 @@ SERVER_KEY_PREFIX = "#"
 # page that reloads (or a socket that resumes) replays it like the rest of the transcript; the frame carries the
 # event's fields, its seq and its time. Typing, read receipts, queue positions and flags stay live-only: they
 # are state (the welcome frame carries the flags), not history. Other packages store events of their own the same way
-# (``append_event``) and name them in ``chat.hooks.transcript_events``.
+# (``append_event``) and name them in ``ChatState.hooks.transcript_events``.
 EVENT_KINDS = ("joined", "left", "transferred", "consent_request", "consent_result")
 # Replay is paged so a client resuming after a long absence does not load a whole transcript at once.
 REPLAY_PAGE = 500

@@ -290,7 +290,7 @@ class VisitorSocket:
                 return
             frame = parse(message.get("text") or message.get("bytes") or b"",
                           max_bytes=self.settings.max_frame_bytes, max_chars=self.settings.max_message_chars,
-                          extra_types=hooks.visitor_frames)
+                          extra_types=self.state.hooks.frames)
             verdict = self.budget.admit(frame)
             if verdict is Verdict.DROP:
                 continue
@@ -398,7 +398,7 @@ class VisitorSocket:
     async def _on_event(self, raw: str, sub: Subscription) -> None:
         frame = orjson.loads(raw)  # our own events: the fast parser
         kind = frame.get("type")
-        if "seq" in frame and (kind in TRANSCRIPT or kind in hooks.transcript_events):  # in seq order, once
+        if "seq" in frame and (kind in TRANSCRIPT or kind in self.state.hooks.transcript_events):  # in seq order, once
             seq = int(frame["seq"])
             if seq <= self.last_seq:
                 return
@@ -415,7 +415,7 @@ class VisitorSocket:
             if frame.get("who") != "visitor":
                 frame.pop("conversation", None)
                 await self.send(frame)
-        elif kind in FORWARDED or kind in hooks.visitor_events:  # live-only frames, and events without a seq
+        elif kind in FORWARDED or kind in self.state.hooks.events:  # live-only frames, and events without a seq
             frame.pop("conversation", None)
             await self.send(frame)
             await self._follow(frame, sub)
@@ -475,7 +475,7 @@ class VisitorSocket:
             self.last_seq = frame.after
             await self._replay()
         elif isinstance(frame, Generic):
-            for answer in await hooks.visitor_frames[frame.type](self.state, conversation.id, frame.fields):
+            for answer in await self.state.hooks.frames[frame.type](self.state, conversation.id, frame.fields):
                 await self.send(answer)
         elif isinstance(frame, Leave):
             await conversations.finish(self.state, conversation.id, status="abandoned", by="visitor")

@@ -10,8 +10,8 @@ from audit import trail
 from chat import conversations, protocol, store
 from chat.state import ChatState
 from escalation import consent, signalements
-from operators import frames
-from operators.console import Console, account_channel
+from operators.channels import account_channel
+from operators.consoles import Console
 from operators.models import Account
 
 
@@ -68,7 +68,3 @@ async def flag(console: Console, fields: dict[str, Any]) -> None:
         for supervisor in await supervisors_of(state, conversation.force):
             await state.broker.publish(account_channel(supervisor), alert)
 
-
-def register() -> None:
-    frames.register("propose_signalement", propose_signalement, roles=("operator",))
-    frames.register("flag", flag, roles=("operator",))

@@ -1,7 +1,7 @@
 """Sealing the address a visitor connects from: encrypted at once to the offline public key, never kept in clear.
 
-Registered on ``chat.hooks.visitor_connected``. The sealed value holds the address and the time of the
-connection (what an internet provider needs to identify a subscriber), bound to the conversation id.
+Added to ``ChatState.hooks.connected`` by ``escalation.web.install``. The sealed value holds the address and the time
+of the connection (what an internet provider needs to identify a subscriber), bound to the conversation id.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ _INSERT = insert(cast(Table, SealedIdentity.__table__))
 
 
 async def seal_connection(state: ChatState, conversation_id: str, address: str) -> None:
-    """``visitor_connected`` listener: seal, then return once stored; the clear address leaves memory here."""
+    """``hooks.connected`` listener: seal, then return once stored; the clear address leaves memory here."""
     cfg = config.of(state)
     now = utcnow()
     blob = crypto.seal(cfg.seal_public_key, sealed_payload(address, now.isoformat().replace("+00:00", "Z")),

@@ -5,9 +5,10 @@ from __future__ import annotations
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
-from chat import hooks
+from chat.state import ChatState
 from escalation import api, documents, frames, pages, purge, sealing, webhooks
 from escalation.startup import RequireEscalationConfig
+from operators.frames import frames_of
 
 routes: list[BaseRoute] = [
     Route("/api/v1/signalements", api.consent, methods=["POST"]),
@@ -28,6 +29,10 @@ routes: list[BaseRoute] = [
 background_tasks = [purge.daily_purge, webhooks.webhook_loop]
 middleware = [Middleware(RequireEscalationConfig)]
 
-frames.register()
-if sealing.seal_connection not in hooks.visitor_connected:
-    hooks.visitor_connected.append(sealing.seal_connection)
+
+def install(state: ChatState) -> None:
+    """Escalation's console frames and its listener on visitors' connections, for this app's state."""
+    table = frames_of(state)
+    table.add("propose_signalement", frames.propose_signalement, roles=("operator",))
+    table.add("flag", frames.flag, roles=("operator",))
+    state.hooks.connected.append(sealing.seal_connection)  # every visitor connection's address, sealed

@@ -18,7 +18,7 @@ from chat.attachments import config
 from chat.attachments import store as attachments
 from chat.state import state_of
 from operators import access
-from operators.console import Console
+from operators.consoles import Console
 from operators.models import Account
 from operators.permissions import CONSOLE_ROLES, may_read
 

@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.websockets import WebSocketDisconnect
 
 from chat import protocol
 from chat.state import ChatState
 from operators import office_hours, presence
-
-if TYPE_CHECKING:
-    from operators.console import Console
+from operators.consoles import Console
 
 AVAILABILITY_CHANNEL = "psychologists:availability"
 

@@ -9,7 +9,7 @@ from chat.db import utcnow
 from chat.models import Conversation
 from chat.state import ChatState
 from chat.store import ConversationRow
-from operators.console import account_channel
+from operators.channels import account_channel
 from operators.models import ClosingNote
 
 

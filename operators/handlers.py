@@ -6,14 +6,11 @@ from typing import Any
 
 from chat import conversations, protocol, store
 from chat.models import UNLOCATED
-from operators import closing, frames, invitations, offers, team, transfers
-from operators.console import Console, account_channel
+from operators import closing, offers, team
+from operators.channels import account_channel
+from operators.consoles import Console
 from operators.models import OUTCOMES
 from operators.stats.labels import SUBTYPES, valid_subtype
-
-OPERATOR = ("operator",)
-WRITERS = ("operator", "psychologist")
-READERS = ("operator", "psychologist", "supervisor")
 
 
 async def take(console: Console, fields: dict[str, Any]) -> None:
@@ -121,20 +118,3 @@ async def close(console: Console, fields: dict[str, Any]) -> None:
                                subtype=valid_subtype(conversation.category, subtype)):
         await console.error("conversation_closed", conversation.id)
 
-
-frames.register("take", take, roles=OPERATOR)
-frames.register("send", send, roles=WRITERS)
-frames.register("typing", typing, roles=WRITERS)
-frames.register("read", read, roles=READERS)
-frames.register("resume", resume, roles=READERS)
-frames.register("close", close, roles=OPERATOR)
-frames.register("transfer", transfers.handle, roles=OPERATOR)
-frames.register("invite_psychologist", invitations.handle_invite, roles=OPERATOR)
-frames.register("accept_invitation", invitations.handle_accept, roles=("psychologist",))
-frames.register("leave", invitations.handle_leave, roles=("psychologist",))
-frames.register("whisper", team.whisper, roles=READERS)
-frames.register("unwatch", team.unwatch, roles=("supervisor",))
-frames.register("help", team.ask_for_help, roles=OPERATOR)
-frames.register("accept_offer", offers.accept, roles=OPERATOR)
-frames.register("set_status", offers.set_status, roles=OPERATOR)
-frames.register("set_mode", offers.set_mode, roles=("supervisor",))

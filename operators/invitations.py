@@ -21,7 +21,8 @@ from chat.models import Conversation, Participant
 from chat.state import ChatState
 from chat.store import ConversationRow
 from operators import office_hours, presence
-from operators.console import PSYCHOLOGISTS_CHANNEL, Console, account_channel
+from operators.channels import PSYCHOLOGISTS_CHANNEL, account_channel
+from operators.consoles import Console
 from operators.models import Invitation
 
 # An invitation nobody accepted within 10 minutes means the psychologists are busy (or the visitor did not see the
@@ -95,7 +96,7 @@ async def handle_invite(console: Console, fields: dict[str, Any]) -> None:
 
 
 async def offered(state: ChatState, conversation_id: str) -> list[dict[str, Any]]:
-    """``chat.hooks.visitor_welcomed``: the question still waiting for this visitor's answer (after a reload)."""
+    """``ChatState.hooks.welcomed``: the question still waiting for this visitor's answer (after a reload)."""
     async with state.sessions() as session:
         invitation = await session.scalar(select(Invitation).where(
             Invitation.conversation_id == conversation_id, Invitation.status == "offered")
@@ -104,7 +105,7 @@ async def offered(state: ChatState, conversation_id: str) -> list[dict[str, Any]
 
 
 async def visitor_answer(state: ChatState, conversation_id: str, fields: dict[str, Any]) -> list[dict[str, Any]]:
-    """``chat.hooks.visitor_frames["psychologist_answer"]``: the visitor's yes or no to the offer.
+    """``ChatState.hooks.frames["psychologist_answer"]``: the visitor's yes or no to the offer.
 
     Yes: the invitation goes to every psychologist, the operator is told how many are online. No: nothing is sent to
     the psychologists. Either way everyone in the tchat gets ``psychologist_answer``."""

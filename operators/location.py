@@ -14,8 +14,7 @@ from typing import Any
 import routing
 from audit import trail
 from chat import conversations, store
-from operators import frames
-from operators.console import Console
+from operators.consoles import Console
 
 FORCE_NAMES = {"police": "la police nationale", "gendarmerie": "la gendarmerie nationale"}
 OTHER_FORCE = ("Cette commune relève de {force} : si la personne s'y trouve, transférez-lui la conversation "
@@ -57,6 +56,3 @@ async def set_commune(console: Console, fields: dict[str, Any]) -> None:
     # On the tchat's channel for its consoles; the visitor's socket forwards no "located" frame.
     await conversations.publish(console.state, conversation.id, located)
 
-
-def register() -> None:
-    frames.register("set_commune", set_commune, roles=("operator",))

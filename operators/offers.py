@@ -24,7 +24,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import exists, func, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -35,11 +35,10 @@ from chat import conversations, protocol, store
 from chat.db import utcnow
 from chat.models import FORCES, UNLOCATED, Conversation
 from chat.state import ChatState
+from operators.channels import account_channel
+from operators.consoles import Console
 from operators.models import Account, AccountSession, Offer, RoutingMode
 from operators.presence import ONLINE_WINDOW
-
-if TYPE_CHECKING:
-    from operators.console import Console
 
 log = logging.getLogger("pnav.operators")
 
@@ -217,8 +216,6 @@ async def dispatch(state: ChatState, force: str) -> list[Made]:
 
 
 async def _tell(state: ChatState, frames: list[tuple[str, dict[str, Any]]]) -> None:
-    from operators.console import account_channel
-
     for account_id, frame in frames:
         await state.broker.publish(account_channel(account_id), protocol.dumps(frame))
 
@@ -265,8 +262,6 @@ async def accept(console: Console, fields: dict[str, Any]) -> None:
         await console.send({"type": "offer_gone", "offer": offer_id, "reason": "gone"})
         await console.error("offer_gone", conversation_id)
         return
-    from operators.console import account_channel
-
     assert conversation_id is not None and joined is not None
     await conversations.taken(state, conversation_id, joined)
     await state.broker.publish(account_channel(me.id), protocol.dumps({"type": "offer_gone", "offer": offer_id,
@@ -350,8 +345,6 @@ async def set_status(console: Console, fields: dict[str, Any]) -> None:
         told = [] if status == "available" else await _withdraw_open(session, Offer.account_id == me.id)
         await trail.record(session, actor=me.username, action="operator.status_changed", target=me.username,
                            details={"status": status})
-    from operators.console import account_channel
-
     await _tell(state, told)
     await state.broker.publish(account_channel(me.id), protocol.dumps({"type": "status", "status": status}))
     if status == "available" and me.force:

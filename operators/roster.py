@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,9 +20,7 @@ from chat.db import single_read
 from chat.models import Conversation
 from chat.state import ChatState
 from operators import availability, sessions
-
-if TYPE_CHECKING:
-    from operators.console import Console
+from operators.consoles import Console
 
 log = logging.getLogger("pnav.operators")
 

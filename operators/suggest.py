@@ -12,8 +12,7 @@ from typing import Any, cast
 import routing
 from chat import conversations
 from chat.store import ConversationRow
-from operators import frames
-from operators.console import Console
+from operators.consoles import Console
 
 KINDS = ("support", "helplines")
 # Five places: enough to choose one close to home or work, short enough to read on a phone.
@@ -91,5 +90,3 @@ async def suggest(console: Console, fields: dict[str, Any]) -> None:
     await conversations.post_card(console.state, conversation.id, card, author="operator",
                                   author_id=console.account.id)
 
-
-frames.register("suggest", suggest, roles=("operator",))

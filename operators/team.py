@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -26,34 +26,14 @@ from chat.db import utcnow
 from chat.models import Conversation
 from chat.state import ChatState
 from operators import presence
+from operators.channels import account_channel, staff_channel
+from operators.consoles import Console
 from operators.models import Account, Whisper
-
-if TYPE_CHECKING:
-    from operators.console import Console
+from operators.whispers import whisper_frame
 
 # A whisper is a short note between colleagues, not a second transcript.
 MAX_WHISPER_CHARS = 1_000
 HELP_MESSAGE = "{name} demande de l'aide sur une conversation."
-
-
-def staff_channel(conversation_id: str) -> str:
-    """The channel of a tchat's staff-only frames: consoles subscribe to it, the visitor's socket never does."""
-    return f"staff:{conversation_id}"
-
-
-def whisper_frame(whisper: Whisper) -> dict[str, Any]:
-    return {"type": "whisper", "conversation": whisper.conversation_id, "id": whisper.id,
-            "after_seq": whisper.after_seq, "author": whisper.author_role, "author_name": whisper.author_name,
-            "body": whisper.body, "client_id": whisper.client_id,
-            "at": whisper.created_at.isoformat().replace("+00:00", "Z")}
-
-
-async def whispers_after(state: ChatState, conversation_id: str, after_seq: int) -> list[dict[str, Any]]:
-    """The whispers placed after message ``after_seq`` or later (a console resuming may have missed them)."""
-    async with state.sessions() as session:
-        rows = await session.scalars(select(Whisper).where(Whisper.conversation_id == conversation_id,
-                                                           Whisper.after_seq >= after_seq).order_by(Whisper.id))
-        return [whisper_frame(w) for w in rows]
 
 
 async def _store(state: ChatState, conversation_id: str, account: Account, body: str, client_id: str) -> (
@@ -129,8 +109,6 @@ async def supervisors_of(state: ChatState, force: str) -> list[str]:
 
 async def ask_for_help(console: Console, fields: dict[str, Any]) -> None:
     """« Demander de l'aide »: every supervisor of the tchat's force is alerted (and announced) at once."""
-    from operators.console import account_channel
-
     note = protocol.clean_text(fields.get("note", ""), protocol.MAX_NOTE_CHARS, allow_empty=True)
     if isinstance(note, protocol.ProtocolError):
         await console.send(note.frame())

@@ -4,28 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from audit import trail
 from chat import conversations, protocol, store
-from chat.db import single_read, utcnow
+from chat.db import utcnow
 from chat.models import FORCES, Conversation, Participant
 from chat.store import ConversationRow
 from operators import accounts, offers
-from operators.console import Console, account_channel
+from operators.channels import account_channel
+from operators.consoles import Console, transfer_notes
 from operators.models import Transfer
 
 FORCE_NAMES = {"police": "la police nationale", "gendarmerie": "la gendarmerie nationale"}
-
-
-async def history(console: Console, conversation_id: str) -> list[dict[str, Any]]:
-    """The transfer notes of a tchat, for the operator who receives it."""
-    async with single_read(console.state.sessions) as session:
-        rows = await session.scalars(
-            select(Transfer).where(Transfer.conversation_id == conversation_id).order_by(Transfer.id)
-        )
-        return [{"note": t.note, "to_force": t.to_force, "at": t.created_at.isoformat().replace("+00:00", "Z")}
-                for t in rows]
 
 
 async def handle(console: Console, fields: dict[str, Any]) -> None:
@@ -79,9 +70,10 @@ async def _to_operator(console: Console, conversation: ConversationRow, username
         await trail.record(session, actor=me.username, action="conversation.transferred", target=conversation.id,
                            details={"to_operator": target.username})
     await _announce(console, conversation.id, "Un autre membre de l'équipe prend la suite de la conversation.")
+    notes = await transfer_notes(console.state, conversation.id)
     await console.state.broker.publish(account_channel(target.id), protocol.dumps(
         {"type": "attach", "conversation": conversation.id,
-         "extra": {"transferred_from": me.display_name, "transfers": await history(console, conversation.id)}}))
+         "extra": {"transferred_from": me.display_name, "transfers": notes}}))
 
 
 async def _to_force(console: Console, conversation: ConversationRow, force: str, note: str) -> None:

@@ -7,21 +7,23 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from chat import hooks
+from chat.state import ChatState
 from operators import (
     admin,
     attachments,
     console,
     directory,
     enrolment,
-    frames,
     handlers,
     invitations,
     location,
     offers,
     pages,
     suggest,
+    team,
+    transfers,
 )
+from operators.frames import frames_of
 from operators.roster import console_heartbeats
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -51,18 +53,42 @@ routes: list[BaseRoute] = [
     WebSocketRoute("/ws/operator", console.endpoint),
 ]
 
-# Importing handlers registers the built-in frames; suggest registers the orientation cards.
-__all__ = ["handlers", "routes", "suggest"]
-
 background_tasks = [console_heartbeats, directory.directory_refresher, offers.offer_sweeper]
 
-# The visitor is asked before a psychologist joins: their socket carries the question and their answer.
-hooks.visitor_frames["psychologist_answer"] = invitations.visitor_answer
-hooks.visitor_events.update({"psychologist_offer", "psychologist_answer"})
-hooks.transcript_events.update({"psychologist_offer", "psychologist_answer"})  # a reload shows them again
-if invitations.offered not in hooks.visitor_welcomed:
-    hooks.visitor_welcomed.append(invitations.offered)
+OPERATOR = ("operator",)
+PSYCHOLOGIST = ("psychologist",)
+SUPERVISOR = ("supervisor",)
+WRITERS = ("operator", "psychologist")
+READERS = ("operator", "psychologist", "supervisor")
 
-location.register()
-# Evidence: the operator in charge invites the visitor to attach screenshots (a card with the upload button).
-frames.register("request_evidence", attachments.request_evidence, roles=("operator",))
+
+def install(state: ChatState) -> None:
+    """The operators package's console frames and its part of the visitor's socket, for this app's state."""
+    table = frames_of(state)
+    table.add("take", handlers.take, roles=OPERATOR)
+    table.add("send", handlers.send, roles=WRITERS)
+    table.add("typing", handlers.typing, roles=WRITERS)
+    table.add("read", handlers.read, roles=READERS)
+    table.add("resume", handlers.resume, roles=READERS)
+    table.add("close", handlers.close, roles=OPERATOR)
+    table.add("transfer", transfers.handle, roles=OPERATOR)
+    table.add("invite_psychologist", invitations.handle_invite, roles=OPERATOR)
+    table.add("accept_invitation", invitations.handle_accept, roles=PSYCHOLOGIST)
+    table.add("leave", invitations.handle_leave, roles=PSYCHOLOGIST)
+    table.add("whisper", team.whisper, roles=READERS)
+    table.add("unwatch", team.unwatch, roles=SUPERVISOR)
+    table.add("help", team.ask_for_help, roles=OPERATOR)
+    table.add("accept_offer", offers.accept, roles=OPERATOR)
+    table.add("set_status", offers.set_status, roles=OPERATOR)
+    table.add("set_mode", offers.set_mode, roles=SUPERVISOR)
+    table.add("set_commune", location.set_commune, roles=OPERATOR)
+    table.add("suggest", suggest.suggest, roles=OPERATOR)  # orientation cards
+    # Evidence: the operator in charge invites the visitor to attach screenshots (a card with the upload button).
+    table.add("request_evidence", attachments.request_evidence, roles=OPERATOR)
+    # The visitor is asked before a psychologist joins: their socket carries the question and their answer, and a
+    # reload shows them again (stored in the transcript).
+    hooks = state.hooks
+    hooks.frames["psychologist_answer"] = invitations.visitor_answer
+    hooks.events.update({"psychologist_offer", "psychologist_answer"})
+    hooks.transcript_events.update({"psychologist_offer", "psychologist_answer"})
+    hooks.welcomed.append(invitations.offered)

@@ -1,21 +1,27 @@
-"""The app factory: one Starlette app from every package's ``routes``, one lifespan, one typed state."""
+"""The app factory, and the one place where packages are wired together: their routes, background tasks and
+startup checks, and what they plug into each other (``install``). Nothing is registered by importing a module."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+import chat.attachments.web
+import chat.metrics_endpoint
+import chat.pages
+import chat.web
+import escalation.web
+import operators.stats.web
+import operators.web
 from audit import keys as audit_keys
-from chat.broker import create_broker
+from chat.brokers import create_broker
 from chat.db import create_engine, session_factory
 from chat.direct_sockets import DirectSockets
 from chat.errors import exception_handlers
@@ -28,30 +34,38 @@ from chat.writer import MessageWriter
 
 log = logging.getLogger("pnav")
 
-# Each package exposes ``routes`` and may expose ``background_tasks`` (coroutines taking the state, run for
-# the life of the process) and ``middleware``. Order matters for routes: more specific packages first.
-PACKAGE_MODULES = ("operators.stats.web", "operators.web", "escalation.web", "routing.web", "chat.pages",
-                   "chat.attachments.web", "chat.web", "chat.metrics_endpoint")
-
 Background = Callable[[ChatState], Awaitable[None]]
 
+# The routes of every package, in the order Starlette tries them: the more specific packages first.
+ROUTES: list[BaseRoute] = [
+    *operators.stats.web.routes,
+    *operators.web.routes,
+    *escalation.web.routes,
+    *chat.pages.routes,
+    *chat.attachments.web.routes,
+    *chat.web.routes,
+    *chat.metrics_endpoint.routes,
+]
+# Coroutines taking the state, run for the life of the process (restarted after an error).
+BACKGROUND: list[Background] = [
+    *operators.web.background_tasks,
+    *escalation.web.background_tasks,
+    *chat.web.background_tasks,
+]
 
-def _package(name: str) -> Any | None:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        # Only a package that is not there at all is skipped; a broken import inside it is an error.
-        if exc.name is not None and name.startswith(exc.name):
-            return None
-        raise
+
+def install(state: ChatState) -> None:
+    """What packages plug into each other, for this app's state only: the operators' console frames (the table of
+    ``operators.frames``) and the visitor socket's hooks (``ChatState.hooks``). A frame type claimed twice is an
+    error, so the order of these lines changes nothing."""
+    operators.web.install(state)   # the console's frames; the psychologist offer on the visitor's socket
+    escalation.web.install(state)  # propose_signalement and flag; sealing of every visitor connection's address
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
-    modules = [m for m in (_package(name) for name in PACKAGE_MODULES) if m is not None]
-    routes: list[BaseRoute] = [r for m in modules for r in getattr(m, "routes", [])]
-    tasks: list[Background] = [t for m in modules for t in getattr(m, "background_tasks", [])]
-    middleware: list[Middleware] = [mw for m in modules for mw in getattr(m, "middleware", [])]
+    # Startup checks of the packages' secrets (each turns a missing key into a failed startup with one line).
+    middleware: list[Middleware] = [*escalation.web.middleware, *chat.attachments.web.middleware]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -70,9 +84,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
                           sessions=audit_keys.bind(session_factory(engine), audit_key),
                           presence=presence)
         state.writer = MessageWriter(state.sessions)
+        install(state)
         app.state.pnav = state
         running = [asyncio.create_task(_supervised(task, state), name=getattr(task, "__name__", "task"))
-                   for task in tasks]
+                   for task in BACKGROUND]
         running.append(asyncio.create_task(heartbeat(presence), name="presence-heartbeat"))
         try:
             yield
@@ -92,7 +107,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # trusted proxy vouches for (sealing, per-source limits, the Origin check, Secure cookies). Added here rather
         # than by the server so that `pnav serve`, the tests' servers and any ASGI server behave alike.
         middleware.insert(0, Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.forwarded_allow_ips)))
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
+    return Starlette(routes=ROUTES, middleware=middleware, lifespan=lifespan,
                      exception_handlers=dict(exception_handlers))
 
 

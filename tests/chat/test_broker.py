@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from chat.broker import Broker, SubscriberGap, SubscriberOverflow, create_broker
+from chat.broker import Broker, SubscriberGap, SubscriberOverflow
+from chat.brokers import create_broker
 from tests.servers import UNIT
 
 
