@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 IMPORT_ALL = """
 import importlib, pkgutil, sys
 names = []
-for top in ("chat", "routing", "operators", "escalation", "pnav"):
+for top in ("chat", "routing", "operators", "escalation", "audit", "pnav"):
     package = importlib.import_module(top)
     names.append(top)
     names += [m.name for m in pkgutil.walk_packages(package.__path__, top + ".") if ".migrations" not in m.name]
