@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from chat import protocol
 from chat.state import ChatState
-from operators.console import account_channel
+from operators.channels import account_channel
 from operators.models import Account
 from operators.signin import alert_due
 

@@ -1,4 +1,5 @@
-"""The routes, background tasks and static files of the operators package, for the app factory."""
+"""The routes, background tasks and static files of the operators package, and ``install``: its console frames and
+its part of the visitor's socket, for the app factory (``pnav/app.py``)."""
 
 from __future__ import annotations
 
