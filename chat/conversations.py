@@ -1,7 +1,7 @@
 """What happens to a conversation, for every package: post, take, close, flag — committed, then published.
 
 Channels: ``conv:<id>`` carries the frames of one conversation (message, card, typing, joined, left, closed…);
-``queue:<force>:<category>`` carries the ordered queue after every change.
+``queue:<force>:<category>`` carries the ordered queue after changes (coalesced: ``chat/queue_positions.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from chat import store
 from chat.batching import Batcher
 from chat.models import CATEGORIES, UNLOCATED
 from chat.protocol import dumps
+from chat.queue_positions import publisher_of
 from chat.state import ChatState
 from chat.writer import SEND_DEADLINE, Pending
 
@@ -86,6 +87,12 @@ async def post_card(state: ChatState, conversation_id: str, card: dict[str, Any]
 
 
 async def publish_queue(state: ChatState, force: str, category: str) -> None:
+    """The queue of (force, category) changed: publish it now, or (a surge) once more at the end of the current
+    interval, read after this change (``chat.queue_positions.QueuePublisher``)."""
+    await publisher_of(state, partial(publish_queue_now, state)).request(force, category)
+
+
+async def publish_queue_now(state: ChatState, force: str, category: str) -> None:
     """Publish the ordered queue of (force, category); ``at`` lets subscribers drop a stale snapshot."""
     at = time.time()
     items = await store.queue(state.sessions, force, category)
@@ -101,7 +108,7 @@ async def publish_all_queues(state: ChatState, forces: tuple[str, ...] = ("polic
 ):
     for force in forces:
         for category in CATEGORIES:
-            await publish_queue(state, force, category)
+            await publish_queue_now(state, force, category)
 
 
 async def take(state: ChatState, conversation_id: str, account_id: str, force: str, who: str = "operator") -> bool:

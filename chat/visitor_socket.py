@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -36,6 +37,7 @@ from chat.protocol import (
     error,
     parse,
 )
+from chat.queue_positions import watch_of
 from chat.state import ChatState
 from chat.tchat_limits import TCHAT_FULL, TCHAT_FULL_KEY, TOO_MANY_TABS, Tchat, tchat_limits_of
 from chat.writer import SEND_DEADLINE
@@ -110,7 +112,8 @@ class VisitorSocket:
         self.position: int | None = None
         # Consoles' queues show whether a waiting visitor already wrote: republished at their first message.
         self.wrote_while_queued = False
-        self.queue_at = 0.0
+        # The queue whose QueueWatch tells this socket its position (chat/queue_positions.py), while it waits.
+        self.watched: str | None = None
         self.budget = FrameBudget(float(self.settings.visitor_send_rate), float(self.settings.visitor_send_burst))
         # The latest ``read`` seq not yet published, when it last was, and the task publishing it (only while some
         # wait).
@@ -166,9 +169,6 @@ class VisitorSocket:
         conversation = self.conversation
         assert conversation is not None
         channels = [conversations.conversation_channel(conversation.id)]
-        queue_channel = conversations.queue_channel(conversation.force, conversation.category)
-        if conversation.status == "queued":
-            channels.append(queue_channel)
         self.state.presence.connected(conversation.id)
         if conversation.status == "active":
             await self._tell_presence(True)
@@ -192,6 +192,7 @@ class VisitorSocket:
                 if task is not None:
                     task.cancel()
                     await asyncio.gather(task, return_exceptions=True)
+            await self._unwatch()
             if self.state.presence.disconnected(conversation.id) and self.position is None:
                 await self._tell_presence(False)
             with contextlib.suppress(SQLAlchemyError, OSError):
@@ -243,12 +244,10 @@ class VisitorSocket:
             # left to move them (the ``joined`` they are replayed does not move a welcome's state).
             fresh = await store.get(self.state.sessions, conversation.id)
             if fresh is not None and fresh.status != conversation.status:
-                if conversation.status == "queued" and fresh.status != "queued":
-                    await self.sub.remove(conversations.queue_channel(conversation.force, conversation.category))
                 if fresh.status == "active":
                     await self._tell_presence(True)
                 conversation = self.conversation = store.Seat.of(fresh)
-        self.position = await store.position(self.state.sessions, conversation)
+        self.position = await self._watch_and_read_position(conversation)
         # The flags are state, not history: a page that reloads learns them here (then from live ``flags`` frames).
         await self.send({"type": "welcome", "conversation": conversation.id, "status": conversation.status,
                          "position": self.position, "force": conversation.force or None,
@@ -409,8 +408,8 @@ class VisitorSocket:
             await self.send(frame)
             self.last_seq = seq
             await self._follow(frame, sub)
-        elif kind == "queue_state":
-            await self._on_queue(frame)
+        elif kind == "queue_position":
+            await self._on_position(int(frame["position"]))
         elif kind in ("typing", "read"):
             if frame.get("who") != "visitor":
                 frame.pop("conversation", None)
@@ -429,29 +428,38 @@ class VisitorSocket:
         elif kind == "transferred":
             await self._follow_new_queue(sub)
 
-    async def _on_queue(self, frame: dict[str, Any]) -> None:
-        conversation = self.conversation
-        assert conversation is not None
-        at = float(frame.get("at", 0))
-        if at < self.queue_at:
-            return  # an older snapshot overtaken by a newer one
-        self.queue_at = at
-        ids = [item["id"] for item in frame.get("items", [])]
-        if conversation.id not in ids:
-            return
-        position = ids.index(conversation.id) + 1
-        if position != self.position:
+    async def _on_position(self, position: int) -> None:
+        """The QueueWatch of this process saw this socket's place change (it already dropped older snapshots)."""
+        if self.position is not None and position != self.position:
             self.position = position
             await self.send({"type": "queue", "position": position})
+
+    async def _watch_and_read_position(self, conversation: store.Seat) -> int | None:
+        """Join the process's watch of this queue, then read the place from the database: a change committed
+        after the read cannot be missed, and snapshots read before it are ignored (older news)."""
+        if conversation.status != "queued":
+            return None
+        since = time.time()
+        self.watched = conversations.queue_channel(conversation.force, conversation.category)
+        watch = watch_of(self.state, self.watched)
+        await watch.join(conversation.id, self.sub, None, since)
+        position = await store.position(self.state.sessions, conversation)
+        watch.known(conversation.id, position)
+        return position
+
+    async def _unwatch(self) -> None:
+        if self.watched is not None and self.conversation is not None:
+            channel, self.watched = self.watched, None
+            await watch_of(self.state, channel).leave(self.conversation.id)
 
     async def _follow_new_queue(self, sub: Subscription) -> None:
         """Transferred back to a queue (of the other force): follow that queue and tell the new position."""
         conversation = await store.get(self.state.sessions, self.conversation.id if self.conversation else "")
         if conversation is None or conversation.status != "queued":
             return
+        await self._unwatch()
         self.conversation = store.Seat.of(conversation)
-        await sub.add(conversations.queue_channel(conversation.force, conversation.category))
-        self.position = await store.position(self.state.sessions, conversation)
+        self.position = await self._watch_and_read_position(self.conversation)
         if self.position is not None:
             await self.send({"type": "queue", "position": self.position})
 
@@ -459,7 +467,7 @@ class VisitorSocket:
         conversation = self.conversation
         assert conversation is not None
         self.position = None
-        await sub.remove(conversations.queue_channel(conversation.force, conversation.category))
+        await self._unwatch()
 
     async def _on_client(self, frame: Frame | ProtocolError, arrived: float) -> bool:
         """Handle one client frame; False ends the connection."""

@@ -9,7 +9,10 @@ visitor socket each, operator consoles following ``--per-operator`` tchats each)
 - peak: closed loop (each pair has one message in flight, alternating directions): persisted msg/s;
 - storm: ``--storm`` visitors drop, their operators write to them, they all come back within ``--storm-window``
   seconds with ``hello after=<last seq>``: every missed message must be replayed, none lost;
-- hold (opt-in, ``--hold N``): N tchats = 2N idle sockets held, RSS per socket.
+- hold (opt-in, ``--hold N``): N tchats = 2N idle sockets held, RSS per socket;
+- queue surge (``--queue-surge N``, instead of the phases above): N visitors arrive over ``--surge-window``
+  seconds and wait, operators take ``--surge-take-rate`` per second; position latency, missed and wrong positions,
+  CPU and memory (``loadtests/queue_surge.py``).
 
 Run: python -m loadtests.bench --target both --backends sqlite,pg1,pg2
 Results: JSON and a PNG (latency percentiles vs offered load) under ``--out``.
@@ -39,6 +42,7 @@ from typing import Any
 import psutil
 
 from loadtests.harness import Operator, Recorder, Visitor, bounded, percentile, summary_ms, wait_delivered
+from loadtests.queue_surge import queue_surge
 from loadtests.targets import ROOT, Setup, Target, setup_tchats, start
 from pnav import collector
 
@@ -501,6 +505,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--hold", type=int, default=0, help="tchats (2 sockets each) held idle (0: skip)")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
     parser.add_argument("--no-plot", action="store_true")
+    parser.add_argument("--queue-surge", type=int, default=0,
+                        help="visitors of a queue surge, run instead of the other phases on each pnav backend")
+    parser.add_argument("--surge-window", type=float, default=30.0, help="seconds over which they arrive")
+    parser.add_argument("--surge-take-rate", type=float, default=20.0, help="takes per second during the surge")
+    parser.add_argument("--surge-takes-after", type=float, default=10.0,
+                        help="seconds operators keep taking after the last arrival")
+    parser.add_argument("--surge-settle", type=float, default=5.0, help="seconds of calm before the final check")
     parser.add_argument("--profile", nargs="?", const="peak", choices=("peak", "storm"),
                         help="py-spy the servers during the peak phase (default) or the reconnect storm")
     args = parser.parse_args(argv)
@@ -518,8 +529,17 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
     # context managers below unwind.
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     for name in names:
+        if args.queue_surge and name.startswith("relay"):
+            continue  # the relay has no queue
         with start(name) as target:
-            results.append(await run_target(target, args))
+            if args.queue_surge:
+                result = {"target": target.name, "queue_surge": await queue_surge(
+                    target, args.queue_surge, args.surge_window, args.surge_take_rate, args.surge_takes_after,
+                    args.surge_settle)}
+                print(json.dumps(result), flush=True)
+                results.append(result)
+            else:
+                results.append(await run_target(target, args))
     return results
 
 
@@ -549,7 +569,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     (out / f"bench-{stamp}.json").write_text(json.dumps(report, indent=2))
-    if not args.no_plot:
+    if not args.no_plot and not args.queue_surge:
         plot(report["results"], out / f"latency-{stamp}.png")
     print(f"results in {out}/bench-{stamp}.json")
     return 0

@@ -210,16 +210,23 @@ async def setup_tchats(target: Target, count: int, per_operator: int) -> Setup:
     return await _setup_database(target.database_url, count, per_operator, operators)
 
 
-async def _setup_database(url: str, count: int, per_operator: int, operators: int) -> Setup:
-    from chat import store
-    from chat.db import create_engine, session_factory, utcnow
-    from chat.models import Conversation, Participant
-    from operators import passwords, sessions
-    from operators.models import Account, AccountSession
+def password_hash() -> str:
+    """The one argon2id hash of every benchmark account (computed once per process)."""
+    from operators import passwords
 
     global _PASSWORD_HASH
     if _PASSWORD_HASH is None:
         _PASSWORD_HASH = passwords.hash_password("bench password " + secrets.token_hex(8))
+    return _PASSWORD_HASH
+
+
+async def _setup_database(url: str, count: int, per_operator: int, operators: int) -> Setup:
+    from chat import store
+    from chat.db import create_engine, session_factory, utcnow
+    from chat.models import Conversation, Participant
+    from operators import sessions
+    from operators.models import Account, AccountSession
+
     engine = create_engine(url)
     factory = session_factory(engine)
     now = utcnow()
@@ -234,7 +241,7 @@ async def _setup_database(url: str, count: int, per_operator: int, operators: in
                 for index in range(first, min(first + 1000, operators)):
                     account_id = store.new_id()
                     session.add(Account(id=account_id, username=f"bench-{run}-{index}", role="operator",
-                                        force="police", display_name=f"Bench {index}", password_hash=_PASSWORD_HASH,
+                                        force="police", display_name=f"Bench {index}", password_hash=password_hash(),
                                         totp_secret="A" * 32, totp_last_step=0, disabled=False, failed_logins=0,
                                         created_at=now))
                     cookie = secrets.token_urlsafe(32)
