@@ -19,7 +19,7 @@ from chat import store
 from chat.batching import Batcher
 from chat.models import CATEGORIES, UNLOCATED
 from chat.protocol import dumps
-from chat.queue_positions import publisher_of
+from chat.queue_positions import QueuePublisher, publisher_of
 from chat.state import ChatState
 from chat.writer import SEND_DEADLINE, Pending
 
@@ -89,7 +89,11 @@ async def post_card(state: ChatState, conversation_id: str, card: dict[str, Any]
 async def publish_queue(state: ChatState, force: str, category: str) -> None:
     """The queue of (force, category) changed: publish it now, or (a surge) once more at the end of the current
     interval, read after this change (``chat.queue_positions.QueuePublisher``)."""
-    await publisher_of(state, partial(publish_queue_now, state)).request(force, category)
+    await queue_publisher(state).request(force, category)
+
+
+def queue_publisher(state: ChatState) -> QueuePublisher:
+    return publisher_of(state, partial(publish_queue_now, state))
 
 
 async def publish_queue_now(state: ChatState, force: str, category: str) -> None:

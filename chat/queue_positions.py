@@ -68,6 +68,16 @@ class QueuePublisher:
             self.trailing.add(task)
             task.add_done_callback(self.trailing.discard)
 
+    def soon(self, force: str, category: str) -> None:
+        """Publish the queue within ``interval``, without waiting for it (a visitor just read its place)."""
+        key = (force, category)
+        self.dirty.add(key)
+        if key not in self.busy:
+            self.busy.add(key)
+            task = asyncio.get_running_loop().create_task(self._trail(key))
+            self.trailing.add(task)
+            task.add_done_callback(self.trailing.discard)
+
     async def _trail(self, key: tuple[str, str]) -> None:
         try:
             while True:
@@ -114,11 +124,14 @@ class QueueWatch:
             self._context = self.state.broker.subscribe(self.channel, on_ready=self._ready)
             self.sub = await self._context.__aenter__()
 
-    def known(self, conversation_id: str, position: int | None) -> None:
-        """The socket read its place from the database: only a different one is worth a frame."""
+    def known(self, conversation_id: str, position: int | None, read_by: float) -> None:
+        """The socket read its place from the database, the read over at ``read_by``: only a different place, from
+        a snapshot read after that, is worth a frame (one read meanwhile may be older or newer: it is ignored, and
+        the caller asks for a fresh snapshot)."""
         seat = self.waiting.get(conversation_id)
-        if seat is not None and seat.position is None:
+        if seat is not None:
             seat.position = position
+            seat.since = read_by
 
     async def leave(self, conversation_id: str) -> None:
         self.waiting.pop(conversation_id, None)

@@ -114,6 +114,8 @@ class VisitorSocket:
         self.wrote_while_queued = False
         # The queue whose QueueWatch tells this socket its position (chat/queue_positions.py), while it waits.
         self.watched: str | None = None
+        # When this socket last read its place from the database: positions from snapshots read before are older.
+        self.position_at = 0.0
         self.budget = FrameBudget(float(self.settings.visitor_send_rate), float(self.settings.visitor_send_burst))
         # The latest ``read`` seq not yet published, when it last was, and the task publishing it (only while some
         # wait).
@@ -409,7 +411,7 @@ class VisitorSocket:
             self.last_seq = seq
             await self._follow(frame, sub)
         elif kind == "queue_position":
-            await self._on_position(int(frame["position"]))
+            await self._on_position(int(frame["position"]), float(frame.get("at") or 0))
         elif kind in ("typing", "read"):
             if frame.get("who") != "visitor":
                 frame.pop("conversation", None)
@@ -428,8 +430,10 @@ class VisitorSocket:
         elif kind == "transferred":
             await self._follow_new_queue(sub)
 
-    async def _on_position(self, position: int) -> None:
-        """The QueueWatch of this process saw this socket's place change (it already dropped older snapshots)."""
+    async def _on_position(self, position: int, at: float) -> None:
+        """The QueueWatch of this process saw this socket's place change in a snapshot read at ``at``."""
+        if at < self.position_at:
+            return  # delivered while the welcome read the place: that read may be newer
         if self.position is not None and position != self.position:
             self.position = position
             await self.send({"type": "queue", "position": position})
@@ -439,12 +443,15 @@ class VisitorSocket:
         after the read cannot be missed, and snapshots read before it are ignored (older news)."""
         if conversation.status != "queued":
             return None
-        since = time.time()
         self.watched = conversations.queue_channel(conversation.force, conversation.category)
         watch = watch_of(self.state, self.watched)
-        await watch.join(conversation.id, self.sub, None, since)
+        await watch.join(conversation.id, self.sub, None, time.time())
         position = await store.position(self.state.sessions, conversation)
-        watch.known(conversation.id, position)
+        self.position_at = time.time()
+        watch.known(conversation.id, position, self.position_at)
+        # A snapshot read during that read is ignored: the next one, read after it, comes within the interval
+        # (merged with the one this visitor's arrival already asked for).
+        conversations.queue_publisher(self.state).soon(conversation.force, conversation.category)
         return position
 
     async def _unwatch(self) -> None:

@@ -43,7 +43,7 @@ MISS_AFTER = 5.0
 CATEGORY = "domestic_violence"
 POSTAL_CODE = "75011"  # Paris 11e: police
 CAPACITY = 1_000_000
-CONSOLES = 2
+CONSOLES = 4
 
 
 @dataclass
@@ -55,6 +55,7 @@ class Waiting:
     welcome_at: float = 0.0
     told: list[tuple[float, int]] = field(default_factory=list)  # (time.time(), position), welcome first
     joined_at: float | None = None
+    closed_at: float | None = None
     failed: str = ""
 
 
@@ -97,6 +98,7 @@ async def _read_visitor(visitor: Waiting) -> None:
                 visitor.told.append((time.time(), int(frame["position"])))
             elif kind == "joined" and visitor.joined_at is None:
                 visitor.joined_at = time.time()
+    visitor.closed_at = time.time()
 
 
 async def _arrive(visitor: Waiting, http: httpx.AsyncClient, ws_base: str) -> None:
@@ -200,8 +202,8 @@ def analyse(visitors: list[Waiting], truth: list[tuple[str, float | None, str]],
     missed = wrong = regressions = duplicates = 0
     wrong_examples: list[tuple[int, int]] = []
     for visitor in visitors:
-        if visitor.conversation not in rank_of or not visitor.told:
-            continue
+        if visitor.conversation not in rank_of or not visitor.told or visitor.closed_at is not None:
+            continue  # never welcomed, or its socket was closed (counted as disconnected)
         rank = rank_of[visitor.conversation]
         _, taken_at, status = truth[rank]
         positions = [p for _, p in visitor.told]
@@ -303,6 +305,7 @@ async def queue_surge(target: Target, count: int, window: float, take_rate: floa
         reader.cancel()
     for console in consoles:
         await console.close()
+    disconnected = sum(1 for v in visitors if v.closed_at is not None and v.closed_at < wall1)
     failures: dict[str, int] = {}
     for visitor in visitors:
         if visitor.failed:
@@ -310,7 +313,7 @@ async def queue_surge(target: Target, count: int, window: float, take_rate: floa
     return {
         "visitors": count, "window_s": window, "take_rate": take_rate, "takes_sent": takes_sent,
         "taken": sum(1 for _, taken, _ in truth if taken is not None), "waiting_at_end": waiting_end,
-        "peak_waiting": max(0, count - takes_sent), "failures": failures,
+        "peak_waiting": max(0, count - takes_sent), "failures": failures, "disconnected": disconnected,
         "server_cpu_pct": 100 * (cpu_surge - cpu0) / (surge_end - wall0), "surge_s": surge_end - wall0,
         "server_cpu_pct_settle": 100 * (cpu1 - cpu_surge) / (wall1 - surge_end),
         "rss_mib_before": rss0 / 2**20, "rss_mib_after": rss1 / 2**20,

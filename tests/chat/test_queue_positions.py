@@ -16,17 +16,18 @@ TAKEN = 10
 
 
 async def test_snapshots_are_coalesced_and_the_last_change_is_always_published() -> None:
-    version = 0
+    queue = {"version": 0}  # what a read of the queue would see now
     published: list[int] = []
 
     async def publish_now(force: str, category: str) -> None:
-        published.append(version)  # what a read of the queue would see now
+        published.append(queue["version"])
 
     publisher = QueuePublisher(publish_now, interval=0.05)
-    version = 1
+    queue["version"] = 1
     await publisher.request("police", "sexual_violence")
     assert published == [1]  # at low load, published at once
     for version in range(2, 12):  # a surge: ten changes within the interval
+        queue["version"] = version
         await publisher.request("police", "sexual_violence")
     assert published == [1]
     await asyncio.sleep(0.12)
