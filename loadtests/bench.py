@@ -43,7 +43,7 @@ import psutil
 
 from loadtests.harness import Operator, Recorder, Visitor, bounded, percentile, summary_ms, wait_delivered
 from loadtests.queue_surge import queue_surge
-from loadtests.targets import ROOT, Setup, Target, setup_tchats, start
+from loadtests.targets import ROOT, Setup, Target, durability, setup_tchats, start
 from pnav import collector
 
 # After a load step, deliveries still in flight get this long to arrive before they count as lost: far beyond
@@ -277,7 +277,8 @@ class Run:
 
 
 async def run_target(target: Target, args: argparse.Namespace) -> dict[str, Any]:
-    result: dict[str, Any] = {"target": target.name, "processes": len(target.processes)}
+    result: dict[str, Any] = {"target": target.name, "processes": len(target.processes),
+                              "durability": await durability(target)}
     recorder = Recorder()
     setup = await setup_tchats(target, args.tchats, args.per_operator)
     run = Run(target, setup, recorder)
@@ -492,7 +493,8 @@ def environment() -> dict[str, Any]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--target", choices=("pnav", "relay", "both"), default="both")
-    parser.add_argument("--backends", default="sqlite,pg1,pg2", help="pnav backends: sqlite, pg1, pg2")
+    parser.add_argument("--backends", default="sqlite,pg1,pg2",
+                        help="pnav backends: sqlite, pg1, pg2 (durable PostgreSQL), pg1-fast, pg2-fast (fsync off)")
     parser.add_argument("--relay", default="relay", choices=("relay", "relay2"),
                         help="relay2: two relay processes (past one process's open-file limit)")
     parser.add_argument("--tchats", type=int, default=2000)
@@ -533,9 +535,10 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
             continue  # the relay has no queue
         with start(name) as target:
             if args.queue_surge:
-                result = {"target": target.name, "queue_surge": await queue_surge(
-                    target, args.queue_surge, args.surge_window, args.surge_take_rate, args.surge_takes_after,
-                    args.surge_settle)}
+                result = {"target": target.name, "durability": await durability(target)}
+                result["queue_surge"] = await queue_surge(target, args.queue_surge, args.surge_window,
+                                                          args.surge_take_rate, args.surge_takes_after,
+                                                          args.surge_settle)
                 print(json.dumps(result), flush=True)
                 results.append(result)
             else:

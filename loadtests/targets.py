@@ -85,8 +85,11 @@ def _env(database_url: str, redis_url: str, extra: dict[str, str], root: Path = 
     env.update({
         "PNAV_ENV": "test", "PNAV_SECRET_KEY": "bench-" + "x" * 40, "PNAV_DATABASE_URL": database_url,
         "PNAV_REDIS_URL": redis_url, "PYTHONPATH": str(root),
-        # The benchmark pairs send faster than a person types: lift the per-socket send limit, not the others.
+        # The benchmark raises the limits it does not measure: its pairs send faster than a person types (the
+        # visitor's send limit), and each console sends for several tchats at machine speed (the console's frame
+        # limit, 10/s: the peak phase of a 500-tchat run hit it with ``rate_limited`` errors).
         "PNAV_VISITOR_SEND_RATE": "1000", "PNAV_VISITOR_SEND_BURST": "1000",
+        "PNAV_CONSOLE_FRAME_RATE": "100000", "PNAV_CONSOLE_FRAME_BURST": "100000",
     })
     env.update(extra)
     return env
@@ -142,7 +145,8 @@ def pnav_servers(database_url: str, redis_url: str, count: int, logdir: Path,
 @contextlib.contextmanager
 def start(name: str, extra_env: dict[str, str] | None = None) -> Iterator[Target]:
     """Start one target by name: relay, relay2 (two processes), sqlite, pg1, pg2 (PostgreSQL+Redis, 1 or 2
-    processes).
+    processes; durable PostgreSQL), pg1-fast, pg2-fast (the same with fsync, synchronous_commit and
+    full_page_writes off).
 
     ``sqlite@/path/to/checkout`` serves the pnav of another checkout (e.g. ``git worktree`` of the previous
     commit) with the same harness, for before/after comparisons in one run.
@@ -171,12 +175,14 @@ def start(name: str, extra_env: dict[str, str] | None = None) -> Iterator[Target
         with pnav_servers(url, "memory://", 1, logdir, extra_env, root) as processes:
             yield Target(label, [_ws_base(processes[0])], processes, url)
         return
-    if name in ("pg1", "pg2"):
-        with postgres_server() as pg, redis_server() as redis, \
-                pnav_servers(pg, redis, int(name[-1]), logdir, extra_env, root) as processes:
+    if name in ("pg1", "pg2", "pg1-fast", "pg2-fast"):
+        # Durable by default (fsync, synchronous_commit, full_page_writes on: PostgreSQL's production settings);
+        # ``-fast`` turns them off, a labelled extra column only (an ack there is not an ack on disk).
+        with postgres_server(durable=not name.endswith("-fast")) as pg, redis_server() as redis, \
+                pnav_servers(pg, redis, int(name[2]), logdir, extra_env, root) as processes:
             yield Target(label, [_ws_base(p) for p in processes], processes, pg)
         return
-    raise ValueError(f"unknown target {name!r} (relay, relay2, sqlite, pg1, pg2)")
+    raise ValueError(f"unknown target {name!r} (relay, relay2, sqlite, pg1, pg2, pg1-fast, pg2-fast)")
 
 
 def _ws_base(process: subprocess.Popen[bytes]) -> str:
@@ -208,6 +214,25 @@ async def setup_tchats(target: Target, count: int, per_operator: int) -> Setup:
         return Setup([Tchat(c, c, i // per_operator) for i, c in enumerate(ids)], cookies)
     assert target.database_url is not None
     return await _setup_database(target.database_url, count, per_operator, operators)
+
+
+async def durability(target: Target) -> dict[str, str]:
+    """The durability settings the target's PostgreSQL actually runs with (empty for SQLite or the relay): what
+    the environment table of BENCHMARKS.md states."""
+    if not (target.database_url or "").startswith("postgresql"):
+        return {}
+    from sqlalchemy import text
+
+    from chat.db import create_engine
+
+    assert target.database_url is not None
+    engine = create_engine(target.database_url)
+    try:
+        async with engine.connect() as connection:
+            return {name: str(await connection.scalar(text(f"SHOW {name}")))
+                    for name in ("fsync", "synchronous_commit", "full_page_writes", "wal_sync_method")}
+    finally:
+        await engine.dispose()
 
 
 def password_hash() -> str:

@@ -32,9 +32,16 @@ from operators.permissions import may_manage, may_read, may_write
 log = logging.getLogger("pnav.operators")
 
 # 30 frames in a burst, refilled at 10 per second: typing signals plus sending fast never reach it; a runaway
-# script does, and gets an error frame instead of our CPU.
+# script does, and gets an error frame instead of our CPU. Only load tests raise them (PNAV_CONSOLE_FRAME_RATE,
+# PNAV_CONSOLE_FRAME_BURST: loadtests/targets.py), whose consoles send for several tchats at machine speed.
 RATE_BURST = 30.0
 RATE_PER_SECOND = 10.0
+
+
+def _frame_limit(state: ChatState, name: str, default: float) -> float:
+    value = state.settings.extra.get(name, "")
+    return float(value) if value.isdigit() and int(value) > 0 else default
+
 
 CLOSE_UNAUTHORISED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -52,7 +59,9 @@ class Console:
         self.account: Account = signed.account
         self.sub: Subscription  # set by ``endpoint`` once subscribed
         self.attached: set[str] = set()
-        self._tokens = RATE_BURST
+        self._rate = _frame_limit(state, "PNAV_CONSOLE_FRAME_RATE", RATE_PER_SECOND)
+        self._burst = _frame_limit(state, "PNAV_CONSOLE_FRAME_BURST", RATE_BURST)
+        self._tokens = self._burst
         self._refilled = time.monotonic()
         self._send_lock = asyncio.Lock()
         # True once the session is found ended: the console closes and stops handling frames.
@@ -211,7 +220,7 @@ class Console:
 
     def rate_ok(self) -> bool:
         now = time.monotonic()
-        self._tokens = min(RATE_BURST, self._tokens + (now - self._refilled) * RATE_PER_SECOND)
+        self._tokens = min(self._burst, self._tokens + (now - self._refilled) * self._rate)
         self._refilled = now
         if self._tokens < 1:
             return False

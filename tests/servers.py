@@ -55,8 +55,12 @@ def _pg_bindir() -> Path:
 
 
 @contextlib.contextmanager
-def postgres_server() -> Iterator[str]:
-    """initdb + pg_ctl start on a free port in a temp dir; yields an asyncpg URL; stops and removes on exit."""
+def postgres_server(*, durable: bool = False) -> Iterator[str]:
+    """initdb + pg_ctl start on a free port in a temp dir; yields an asyncpg URL; stops and removes on exit.
+
+    Tests run without durability (``fsync``, ``synchronous_commit`` and ``full_page_writes`` off: nothing to
+    recover after a crash of a throwaway cluster); ``durable=True`` keeps PostgreSQL's production defaults (all
+    on), which the benchmark uses so that its figures are those of an ack that means the message is on disk."""
     bindir = _pg_bindir()
     root = Path(tempfile.mkdtemp(prefix="pnav-pg-"))
     data = root / "data"
@@ -68,8 +72,9 @@ def postgres_server() -> Iterator[str]:
         as_user = ["runuser", "-u", "postgres", "--"]
     subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
                     "-E", "UTF8", "--no-sync"], check=True, capture_output=True)
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off " \
-              "-c full_page_writes=off -c max_connections=300"
+    durability = "on" if durable else "off"
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync={durability} " \
+              f"-c synchronous_commit={durability} -c full_page_writes={durability} -c max_connections=300"
     subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"),
                     "-w", "start"], check=True, capture_output=True)
     try:
