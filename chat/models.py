@@ -54,6 +54,9 @@ class Conversation(Base):
     first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     visitor_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The language of the visitor's pages when the tchat started (chat/languages.py): the queue and the console show
+    # it, statistics count by it. Operators' messages are shown as typed, never machine-translated.
+    language: Mapped[str] = mapped_column(String(8), default="fr", server_default="fr")
 
     __table_args__ = (
         Index("ix_conversations_queue", "force", "category", "status", "priority", "queued_at"),

@@ -123,6 +123,8 @@ DOCUMENT: dict[str, Any] = {
                         "postal_code": {"type": "string"},
                         "insee": {"type": ["string", "null"]},
                         "unlocated": {"type": "boolean"},
+                        "language": {"type": "string", "description": "Langue des pages du visiteur (fr, en, ar, "
+                                     "es, pt, uk) ; toute autre valeur vaut fr."},
                     },
                 }}}},
                 "responses": {

@@ -94,6 +94,7 @@ class NewConversation:
     force: str
     local_service_id: str | None
     local_service_approximate: bool
+    language: str = "fr"
 
 
 async def create_conversation(sessions: async_sessionmaker[AsyncSession], new: NewConversation) -> tuple[
@@ -139,6 +140,7 @@ class ConversationRow:
     first_reply_at: datetime | None
     closed_at: datetime | None
     visitor_seen_at: datetime
+    language: str
 
 
 _conversations, _messages = cast(Table, Conversation.__table__), cast(Table, Message.__table__)
@@ -370,6 +372,7 @@ class QueueItem:
     department: str
     commune_name: str
     role: str
+    language: str
     # The visitor already wrote while waiting: the operator who takes the tchat has something to read at once.
     wrote: bool
 
@@ -377,7 +380,7 @@ class QueueItem:
         return {
             "id": self.id, "category": self.category, "queued_at": self.queued_at.isoformat().replace("+00:00", "Z"),
             "emergency": self.emergency, "minor": self.minor, "department": self.department,
-            "commune": self.commune_name, "role": self.role, "wrote": self.wrote,
+            "commune": self.commune_name, "role": self.role, "language": self.language, "wrote": self.wrote,
         }
 
 
@@ -432,12 +435,13 @@ async def queue(sessions: async_sessionmaker[AsyncSession], force: str, category
             select(
                 Conversation.id, Conversation.category, Conversation.queued_at, Conversation.emergency,
                 Conversation.minor, Conversation.department, Conversation.commune_name, Conversation.requester_role,
+                Conversation.language,
                 exists().where(Message.conversation_id == Conversation.id, Message.author == "visitor"),
             )
             .where(Conversation.force == force, Conversation.category == category, Conversation.status == "queued")
             .order_by(Conversation.priority, Conversation.queued_at, Conversation.id)
         )
-        return [QueueItem(*row[:8], bool(row[8])) for row in rows]
+        return [QueueItem(*row[:9], bool(row[9])) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)

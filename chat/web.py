@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from datetime import timedelta
 
@@ -15,7 +16,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 import routing
-from chat import conversations, feedback, hooks, openapi, store
+from chat import conversations, feedback, hooks, languages, openapi, store
 from chat.db import utcnow
 from chat.deadlines import answer_within
 from chat.errors import ApiError, read_json_object
@@ -107,7 +108,7 @@ async def create_conversation(request: Request) -> Response:
     data = await read_json_object(request)
     category = _choice(data, "category", CATEGORIES, "unknown_category", UNKNOWN_CATEGORY)
     role = _choice(data, "role", ROLES, "unknown_role", UNKNOWN_ROLE)
-    new = _located(category, role, data)
+    new = dataclasses.replace(_located(category, role, data), language=_language(data))
     if not limits_of(state).allow_tchat(request):
         raise ApiError(429, "too_many_tchats", TOO_MANY_TCHATS)
     # A person starting a tchat hears back within 5 s even if the database is frozen: past the deadline the
@@ -121,6 +122,13 @@ async def create_conversation(request: Request) -> Response:
          "commune": conversation.commune_name or None, "status": conversation.status},
         status_code=201,
     )
+
+
+def _language(data: dict[str, object]) -> str:
+    """The language of the visitor's pages; anything else is French rather than a refusal (never block someone
+    in distress over a detail)."""
+    value = data.get("language")
+    return value if isinstance(value, str) and value in languages.LANGUAGES else languages.SOURCE
 
 
 def _located(category: str, role: str, data: dict[str, object]) -> store.NewConversation:

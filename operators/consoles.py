@@ -248,7 +248,7 @@ def summary(conversation: store.ConversationRow) -> dict[str, Any]:
         "commune": conversation.commune_name, "postal_code": conversation.postal_code, "insee": conversation.insee,
         "emergency": conversation.emergency, "minor": conversation.minor, "outcome": conversation.outcome,
         "queued_at": iso(conversation.queued_at), "taken_at": iso(conversation.taken_at),
-        "last_seq": conversation.last_seq,
+        "last_seq": conversation.last_seq, "language": conversation.language,
     }
 
 

@@ -139,7 +139,7 @@ def _iso(moment: datetime) -> str:
 
 def offer_frame(offer: Offer, c: Conversation) -> dict[str, Any]:
     return {"type": "offer", "offer": offer.id, "conversation": c.id, "category": c.category,
-            "role": c.requester_role, "department": c.department, "commune": c.commune_name,
+            "role": c.requester_role, "language": c.language, "department": c.department, "commune": c.commune_name,
             "emergency": c.emergency, "minor": c.minor, "queued_at": _iso(c.queued_at),
             "expires_at": _iso(offer.expires_at), "seconds": OFFER_SECONDS}
 

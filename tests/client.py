@@ -14,10 +14,12 @@ from tests.servers import UNIT, LiveServer
 
 
 async def start_tchat(server: LiveServer, postal_code: str = "75011", category: str = "sexual_violence",
-                      role: str = "victim", insee: str | None = None) -> dict[str, Any]:
+                      role: str = "victim", insee: str | None = None, language: str | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"category": category, "role": role, "postal_code": postal_code}
     if insee:
         body["insee"] = insee
+    if language:
+        body["language"] = language
     async with httpx.AsyncClient(base_url=server.base) as http:
         response = await http.post("/api/v1/conversations", json=body)
     assert response.status_code == 201, response.text

@@ -1,7 +1,7 @@
 // Operator, psychologist and supervisor console: one WebSocket (/ws/operator), tchats in tabs.
 // Frames are documented in operators/README.md. The DOM is built with textContent only: nothing a visitor
 // types is ever parsed as HTML.
-import { AUTHORS, CATEGORIES, FORCES, OUTCOMES, REQUESTERS, SHORT_CATEGORIES, SUBTYPE_CATEGORY, clock, waited } from "./labels.js";
+import { AUTHORS, CATEGORIES, FORCES, OUTCOMES, REQUESTERS, SHORT_CATEGORIES, SUBTYPE_CATEGORY, clock, languageNote, waited } from "./labels.js";
 
 const root = document.getElementById("console");
 const ROLE = root.dataset.role;
@@ -309,6 +309,7 @@ function renderQueues() {
       const flags = [item.emergency ? "URGENCE" : "", item.minor ? "Mineur" : ""].filter(Boolean).join(" · ");
       if (flags) li.append(el("span", "queue-flag", flags));
       li.append(el("span", "queue-role", capitalised(REQUESTERS[item.role] || "")));
+      if (languageNote(item.language)) li.append(el("span", "queue-language", languageNote(item.language)));
       li.append(el("span", `queue-wrote${item.wrote ? " queue-wrote--yes" : ""}`,
         item.wrote ? "a déjà écrit" : "n'a pas encore écrit"));
       li.append(el("span", "queue-wait", `Attend depuis ${waited(item.queued_at)}`));
@@ -412,7 +413,8 @@ function renderHead(chat) {
   chat.node.querySelector(".chat-title").textContent = title;
   renderTabLabel(chat);
   const place = s.commune ? `${s.commune} (${s.postal_code})` : s.postal_code || UNLOCATED_PLACE;
-  chat.node.querySelector(".chat-meta").textContent = `${place} — ${FORCES[s.force] || ""}`;
+  const language = languageNote(s.language);
+  chat.node.querySelector(".chat-meta").textContent = `${place} — ${FORCES[s.force] || ""}${language ? ` — ${language}` : ""}`;
   renderCommuneForm(chat);
   const flags = [s.emergency ? "URGENCE" : "", s.minor ? "Concerne un mineur" : ""].filter(Boolean).join(" · ");
   chat.node.querySelector(".chat-flags").textContent = flags;

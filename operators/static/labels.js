@@ -19,6 +19,13 @@ export const AUTHORS = {
 };
 // Category 3 is the only one closed with an optional subtype (operators/stats/labels.py).
 export const SUBTYPE_CATEGORY = "discrimination_hate";
+// The visitor's language (issue 22), named in French for the staff; French itself is not shown.
+export const LANGUAGES = { en: "anglais", ar: "arabe", es: "espagnol", pt: "portugais", uk: "ukrainien" };
+
+export function languageNote(code) {
+  return LANGUAGES[code] ? `écrit en ${LANGUAGES[code]}` : "";
+}
+
 export const FORCES = { police: "police nationale", gendarmerie: "gendarmerie nationale" };
 // Outcome labels are not repeated here: the page renders them in the close form from operators/stats/labels.py,
 // the one source the statistics use too.

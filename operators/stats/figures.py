@@ -93,6 +93,7 @@ class Figures:
     days: dict[date, Day]
     wait_histogram: list[int]
     subtypes: Counter[str | None]
+    languages: Counter[str]
 
 
 def wait_bucket(seconds: float) -> int:
@@ -109,7 +110,9 @@ def compute(records: Iterable[TchatRecord], period: Period) -> Figures:
     days = {day: Day() for day in period.days()}
     histogram = [0] * (len(WAIT_BUCKETS) + 1)
     subtypes: Counter[str | None] = Counter()
+    languages: Counter[str] = Counter()
     for record in records:
+        languages[record.language] += 1
         total.add(record)
         by_slice.setdefault((record.force, record.category), Group()).add(record)
         day = days.setdefault(local_day(record.created_at), Day())
@@ -120,4 +123,4 @@ def compute(records: Iterable[TchatRecord], period: Period) -> Figures:
             histogram[wait_bucket(record.wait_seconds)] += 1
         if record.category == SUBTYPE_CATEGORY:
             subtypes[record.subtype] += 1
-    return Figures(period, total, dict(sorted(by_slice.items())), days, histogram, subtypes)
+    return Figures(period, total, dict(sorted(by_slice.items())), days, histogram, subtypes, languages)

@@ -73,19 +73,22 @@ def write_files(out: Path, tchats: Sequence[publication.OpenTchat], chosen: peri
     counts = publication.count_rows(tchats, chosen, threshold)
     waits = publication.wait_rows(tchats, chosen, threshold)
     opinions = feedback.feedback_rows(answers, chosen, threshold)
+    spoken = publication.language_rows(tchats, chosen, threshold)
     write_csv(out / "tchats.csv", publication.COUNT_FIELDS, counts)
     write_csv(out / "attentes.csv", publication.WAIT_FIELDS, waits)
     write_csv(out / "avis.csv", feedback.FEEDBACK_FIELDS, opinions)
+    write_csv(out / "langues.csv", publication.LANGUAGE_FIELDS, spoken)
     readme = Template(README_TEMPLATE.read_text(encoding="utf-8")).substitute(
         first=chosen.first.isoformat(), last=chosen.last.isoformat(), threshold=threshold,
         generated=datetime.now(UTC).date().isoformat(), count_rows=len(counts), wait_rows=len(waits),
-        feedback_rows=len(opinions),
+        feedback_rows=len(opinions), language_rows=len(spoken),
     )
     (out / "README.md").write_text(readme, encoding="utf-8")
     (out / "LICENCE.txt").write_text(
         f"Ces données sont publiées sous la {LICENCE_NAME} (Etalab).\nTexte de la licence : {LICENCE_URL}\n",
         encoding="utf-8")
-    return {"tchats.csv": len(counts), "attentes.csv": len(waits), "avis.csv": len(opinions)}
+    return {"tchats.csv": len(counts), "attentes.csv": len(waits), "avis.csv": len(opinions),
+            "langues.csv": len(spoken)}
 
 
 async def export(database_url: str, chosen: period.Period, out: Path, threshold: int) -> dict[str, int]:

@@ -45,6 +45,7 @@ LEFT_BEFORE_ANSWER, NOT_RECORDED = "depart_avant_prise_en_charge", "non_renseign
 ALL_F, ALL_M = "toutes", "tous"  # "toutes" catégories / issues (feminine), "tous" sous-types (masculine)
 NATIONAL = "FR"
 
+LANGUAGE_FIELDS = ("periode_type", "periode", "langue", "nombre_tchats")
 COUNT_FIELDS = ("periode_type", "periode", "niveau_geo", "code_geo", "libelle_geo", "categorie", "sous_type",
                 "issue", "nombre_tchats")
 WAIT_FIELDS = ("periode_type", "periode", "niveau_geo", "code_geo", "libelle_geo", "categorie",
@@ -61,6 +62,7 @@ class OpenTchat:
     subtype: str
     outcome: str
     wait_seconds: float | None
+    language: str = "fr"
 
 
 def outcome_code(record: TchatRecord) -> str:
@@ -76,7 +78,7 @@ def open_tchat(record: TchatRecord) -> OpenTchat:
         subtype = NOT_APPLICABLE
     return OpenTchat(local_day(record.created_at), record.department or UNLOCATED,
                      CATEGORY_CODES.get(record.category, record.category), subtype, outcome_code(record),
-                     record.wait_seconds)
+                     record.wait_seconds, record.language)
 
 
 def iso_week(day: date) -> str:
@@ -138,6 +140,20 @@ def count_rows(tchats: Sequence[OpenTchat], period: Period, threshold: int) -> l
         rows.append(dict(zip(COUNT_FIELDS, (kind, when, level, code, geo_label(level, code), category, subtype,
                                             outcome, str(cell.count)), strict=True)))
     return rows
+
+
+def language_levels(period: Period) -> list[Callable[[OpenTchat], Key]]:
+    """By month and language, then over the whole period by language, then every language together."""
+    label = period.label()
+    return [lambda t: ("mois", month(t.day), t.language), lambda t: ("periode", label, t.language),
+            lambda t: ("periode", label, ALL_F)]
+
+
+def language_rows(tchats: Sequence[OpenTchat], period: Period, threshold: int) -> list[dict[str, str]]:
+    """Tchats by the language of the visitor's pages, with the same protection as tchats.csv (cells ≥ threshold,
+    a small language merged upward into "toutes", never a total beside them)."""
+    return [dict(zip(LANGUAGE_FIELDS, (*cell.key, str(cell.count)), strict=True))
+            for cell in protect(tchats, language_levels(period), threshold)]
 
 
 def wait_rows(tchats: Sequence[OpenTchat], period: Period, threshold: int) -> list[dict[str, str]]:

@@ -27,6 +27,7 @@ class TchatRecord:
     first_reply_at: datetime | None
     closed_at: datetime | None
     psychologist_joins: int
+    language: str = "fr"
 
     @property
     def answered(self) -> bool:
@@ -67,7 +68,7 @@ async def load(sessions: async_sessionmaker[AsyncSession], period: Period, force
         select(Conversation.force, Conversation.category, Conversation.subtype, Conversation.department,
                Conversation.status, Conversation.emergency, Conversation.minor, Conversation.outcome,
                Conversation.created_at, Conversation.taken_at, Conversation.first_reply_at, Conversation.closed_at,
-               func.coalesce(joins.c.joins, 0))
+               func.coalesce(joins.c.joins, 0), Conversation.language)
         .outerjoin(joins, joins.c.conversation_id == Conversation.id)
         .where(Conversation.created_at >= period.start, Conversation.created_at < period.end)
         .order_by(Conversation.created_at, Conversation.id)
@@ -79,6 +80,6 @@ async def load(sessions: async_sessionmaker[AsyncSession], period: Period, force
     return [
         TchatRecord(force=r[0], category=r[1], subtype=r[2], department=r[3], status=r[4], emergency=bool(r[5]),
                     minor=bool(r[6]), outcome=r[7], created_at=r[8], taken_at=r[9], first_reply_at=r[10],
-                    closed_at=r[11], psychologist_joins=int(r[12]))
+                    closed_at=r[11], psychologist_joins=int(r[12]), language=r[13])
         for r in rows
     ]

@@ -141,6 +141,20 @@ def subtypes(figures: Figures) -> Table:
     return table
 
 
+LANGUAGE_LABELS = {"fr": "Français", "en": "Anglais", "ar": "Arabe", "es": "Espagnol", "pt": "Portugais",
+                   "uk": "Ukrainien"}
+
+
+def languages(figures: Figures) -> Table:
+    table = Table("langues", "Tchats par langue des pages du visiteur", [
+        Column("Langue", "text"), Column("Tchats"),
+    ], total_rows=1, note="Langue choisie par la personne (ou celle de son navigateur) au début du tchat.")
+    for code, label in LANGUAGE_LABELS.items():
+        table.rows.append([label, figures.languages[code]])
+    table.rows.append(["Total", sum(figures.languages.values())])
+    return table
+
+
 def signalements(found: Progress | None) -> Table:
     table = Table("signalements", "Signalements transmis et suites données", [
         Column("Étape", "text"), Column("Signalements ayant atteint cette étape"),
@@ -180,10 +194,10 @@ def attachments(found: AttachmentCounts | None) -> Table:
 def all_tables(figures: Figures, signalement_counts: Progress | None,
                attachment_counts: AttachmentCounts | None = None) -> dict[str, Table]:
     tables = [volumes(figures), waits(figures), outcomes(figures), outcome_split(figures), daily(figures),
-              wait_distribution(figures), subtypes(figures), signalements(signalement_counts),
+              wait_distribution(figures), subtypes(figures), languages(figures), signalements(signalement_counts),
               attachments(attachment_counts)]
     return {table.key: table for table in tables}
 
 
 TABLE_KEYS = ("volumes", "attentes", "issues", "repartition-issues", "jours", "distribution-attentes", "sous-types",
-              "signalements", "pieces-jointes")
+              "langues", "signalements", "pieces-jointes")

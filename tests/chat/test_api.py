@@ -97,3 +97,22 @@ async def test_security_headers(http: httpx.AsyncClient) -> None:
     assert "unsafe-inline" not in response.headers["content-security-policy"]
     assert response.headers["referrer-policy"] == "no-referrer"
     assert response.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize(("sent", "stored"), [("ar", "ar"), ("uk", "uk"), ("xx", "fr"), (None, "fr"), (3, "fr")])
+async def test_the_tchat_carries_the_visitors_language(live: LiveServer, http: httpx.AsyncClient, sent: object,
+                                                       stored: str) -> None:
+    """The language of the visitor's pages is stored with the tchat and shown in the queue; anything unknown is
+    French rather than a refusal."""
+    from chat import store
+
+    payload: dict[str, object] = {"category": "sexual_violence", "role": "victim", "postal_code": "75011"}
+    if sent is not None:
+        payload["language"] = sent
+    response = await http.post("/api/v1/conversations", json=payload)
+    assert response.status_code == 201, response.text
+    conversation_id = response.json()["id"]
+    row = await live.call(lambda state: store.get(state.sessions, conversation_id))
+    assert row is not None and row.language == stored
+    queued = await live.call(lambda state: store.queue(state.sessions, "police", "sexual_violence"))
+    assert {item.id: item.as_json()["language"] for item in queued}[conversation_id] == stored

@@ -99,12 +99,16 @@ async def test_supervisor_watches_a_flagged_tchat(browser: Browser, server: Live
     officer = await make(server, "agent.onglets", "operator", "police")
     errors: list[str] = []
     operator = await sign_in(desks[0], server, officer, errors)
-    first = await start_tchat(server, postal_code="75011")
+    first = await start_tchat(server, postal_code="75011", language="uk")
     second = await start_tchat(server, postal_code="75011", category="discrimination_hate")
     for started in (first, second):
         await operator.locator(f'.queue-item[data-conversation="{started["id"]}"] .queue-take').click()
         await expect(operator.locator(f"#pane-{started['id']}")).to_be_visible()
-    waiting = await start_tchat(server, postal_code="75011", category="domestic_violence")
+    waiting = await start_tchat(server, postal_code="75011", category="domestic_violence", language="ar")
+    # The visitor's language (issue 22): in the queue, and in the head of the tchat.
+    await expect(operator.locator(f'.queue-item[data-conversation="{waiting["id"]}"]')).to_contain_text(
+        "écrit en arabe")
+    await expect(operator.locator(f"#pane-{first['id']} .chat-meta")).to_contain_text("écrit en ukrainien")
 
     async def flag(state: Any) -> None:
         await conversations.set_flags(state, first["id"], emergency=True, minor=False)

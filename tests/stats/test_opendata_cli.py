@@ -43,7 +43,11 @@ async def test_export_writes_protected_files(filled: int, tmp_path: Path) -> Non
     code = await asyncio.to_thread(main_opendata, ["export", "--from", "2026-04-01", "--to", "2026-04-30",
                                                    "--out", str(out)])
     assert code == 0
-    assert {p.name for p in out.iterdir()} == {"tchats.csv", "attentes.csv", "avis.csv", "README.md", "LICENCE.txt"}
+    assert {p.name for p in out.iterdir()} == {"tchats.csv", "attentes.csv", "avis.csv", "langues.csv", "README.md",
+                                              "LICENCE.txt"}
+    spoken = _rows(out / "langues.csv")
+    assert min(int(r["nombre_tchats"]) for r in spoken) >= 11
+    assert sum(int(r["nombre_tchats"]) for r in spoken) == filled
     counts = _rows(out / "tchats.csv")
     assert min(int(r["nombre_tchats"]) for r in counts) >= 11
     assert sum(int(r["nombre_tchats"]) for r in counts) == filled

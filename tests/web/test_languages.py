@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pytest
 from playwright.async_api import Browser, expect
 
+from chat import store
 from tests.client import start_tchat
 from tests.servers import LiveServer
 from tests.web.conftest import Visit, new_visit, operator_card, operator_says, take
@@ -90,6 +91,9 @@ async def test_visitor_path_in_another_language(audited: Visit, server: LiveServ
     await in_language(visit, expected)
 
     conversation_id = await visit.tchat_id()
+    # The tchat carries the visitor's language: the queue and the console show it, statistics count by it.
+    row = await server.call(lambda state: store.get(state.sessions, conversation_id))
+    assert row is not None and row.language == expected.code
     assert await take(server, ahead["id"]) and await take(server, conversation_id)
     await expect(page.locator("#arrivee-texte")).to_have_text(expected.joined)
     await page.fill("#message", "Hello" if expected.code == "en" else "مرحبا، أحتاج إلى مساعدة.")

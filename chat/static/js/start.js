@@ -2,7 +2,7 @@
 // several forces), by a commune searched by its name (GET /api/v1/communes), or sans localisation. French messages
 // (and the national numbers) when the code is unknown, with those two other ways in. On success the tchat page
 // replaces this one.
-import { _ } from "./i18n.js";
+import { _, LANG } from "./i18n.js";
 import { errorText } from "./errors.js";
 import { write, remove } from "./session.js";
 import { go } from "./visitor.js";
@@ -302,7 +302,7 @@ async function submit(event) {
   event.preventDefault();
   hideProblem();
   if (!validate()) return;
-  const body = { category: checked("category"), role: checked("role"), ...placeOf() };
+  const body = { category: checked("category"), role: checked("role"), language: LANG, ...placeOf() };
   button.disabled = true;
   button.textContent = _("Ouverture du tchat…");
   let response;
