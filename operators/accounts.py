@@ -143,7 +143,7 @@ async def issue_link(sessions: async_sessionmaker[AsyncSession], username: str, 
 
 async def update_profile(sessions: async_sessionmaker[AsyncSession], username: str, *, actor: str,
                          display_name: str | None = None, role: str | None = None, force: str | None = None,
-                         capacity: int | None = None) -> Account:
+                         capacity: int | None = None, languages: list[str] | None = None) -> Account:
     """Change what an admin or supervisor may change; each change is audited. Rights are checked by the caller."""
     async with sessions.begin() as session:
         account = await _require(session, username)
@@ -164,9 +164,20 @@ async def update_profile(sessions: async_sessionmaker[AsyncSession], username: s
                 raise AccountError(f"la capacité doit être comprise entre 1 et {MAX_CAPACITY} tchats")
             account.capacity = capacity
             changes["capacity"] = capacity
+        if languages is not None:
+            from chat.languages import LANGUAGES, SOURCE
+
+            unknown = [code for code in languages if code not in LANGUAGES]
+            if unknown:
+                raise AccountError(f"langue inconnue : {', '.join(unknown)}")
+            spoken = ",".join(code for code in LANGUAGES if code == SOURCE or code in languages)
+            if spoken != account.languages:
+                account.languages = spoken
+                changes["languages"] = spoken
         for key, value in changes.items():
             action = {"role": "account.role_changed", "force": "account.role_changed",
-                      "capacity": "account.capacity_changed"}.get(key, "account.profile_changed")
+                      "capacity": "account.capacity_changed",
+                      "languages": "account.languages_changed"}.get(key, "account.profile_changed")
             if key == "force" and "role" in changes:
                 continue
             await trail.record(session, actor=actor, action=action, target=account.username,

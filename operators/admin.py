@@ -36,6 +36,10 @@ MAX_FIELD = 500
 MAX_RESULTS = 25
 
 
+# The languages a supervisor can tick for an operator, named in French for the staff (French itself is implied).
+SPOKEN_CHOICES = {"en": "Anglais", "ar": "Arabe", "es": "Espagnol", "pt": "Portugais", "uk": "Ukrainien"}
+
+
 def forbidden() -> Response:
     return PlainTextResponse("Accès refusé : votre rôle ne permet pas de gérer ce compte.", status_code=403)
 
@@ -146,6 +150,7 @@ def _account_page(request: Request, signed: sessions.Signed, target: Account, er
     return templates.TemplateResponse(request, "operators/admin/account.html", _base(
         request, signed, target=target, error=error, self_target=target.id == actor.id,
         role_choices=assignable_roles(actor), force_choices=assignable_forces(actor), max_capacity=MAX_CAPACITY,
+        spoken_choices=SPOKEN_CHOICES,
         pending=not target.totp_secret), status_code=status)
 
 
@@ -177,7 +182,9 @@ async def account_action(request: Request) -> Response:
             await accounts.update_profile(store, target.username, actor=actor.username,
                                           display_name=_text(form, "display_name"), role=role,
                                           force=force if role in accounts.ROLES_WITH_FORCE else None,
-                                          capacity=capacity if role == "operator" else None)
+                                          capacity=capacity if role == "operator" else None,
+                                          languages=[str(v) for v in form.getlist("languages")]
+                                          if role == "operator" else None)
             return RedirectResponse(f"{here}?fait=profil", status_code=303)
         if action in ("desactiver", "reactiver"):
             if itself:

@@ -17,7 +17,7 @@ MAX_BODY = 4_000
 
 
 def as_json(answer: CannedAnswer) -> dict[str, Any]:
-    return {"id": answer.id, "title": answer.title, "body": answer.body}
+    return {"id": answer.id, "title": answer.title, "body": answer.body, "language": answer.language}
 
 
 async def all_answers(sessions: async_sessionmaker[AsyncSession]) -> list[CannedAnswer]:
@@ -26,19 +26,20 @@ async def all_answers(sessions: async_sessionmaker[AsyncSession]) -> list[Canned
 
 
 async def save(sessions: async_sessionmaker[AsyncSession], answer_id: int | None, *, title: str, body: str,
-               position: int, by: str, actor: str) -> bool:
+               position: int, by: str, actor: str, language: str = "fr") -> bool:
     """Create (no id) or update an answer, audited in the same transaction; False when the id does not exist."""
     async with sessions.begin() as session:
         if answer_id is None:
-            session.add(CannedAnswer(title=title, body=body, position=position, updated_by=by, updated_at=utcnow()))
+            session.add(CannedAnswer(title=title, body=body, position=position, language=language, updated_by=by,
+                                     updated_at=utcnow()))
         else:
             answer = await session.get(CannedAnswer, answer_id)
             if answer is None:
                 return False
-            answer.title, answer.body, answer.position = title, body, position
+            answer.title, answer.body, answer.position, answer.language = title, body, position, language
             answer.updated_by, answer.updated_at = by, utcnow()
         await trail.record(session, actor=actor, action="canned.saved", target=str(answer_id or "nouvelle"),
-                           details={"title": title})
+                           details={"title": title, "language": language})
         return True
 
 

@@ -142,7 +142,7 @@ async def _welcome(console: Console) -> None:
     await console.send({
         "type": "welcome",
         "account": {"username": account.username, "display_name": account.display_name, "role": account.role,
-                    "force": account.force},
+                    "force": account.force, "languages": list(account.spoken)},
         "canned": [canned.as_json(a) for a in await canned.all_answers(state.sessions)],
         "psychologists": psychologists,
         # The frames this role may send, including those other packages registered: the console shows only

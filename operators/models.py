@@ -45,6 +45,14 @@ class Account(Base):
     lapses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # When the operator last got a tchat (take or accepted offer): ties in offer mode go to who waited longest.
     last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The languages an operator speaks, set by a supervisor or an admin (codes of chat/languages.py, separated by
+    # commas, French always): in pick mode their console lists first the tchats in these languages; in offer mode
+    # a tchat in another language than French is offered first to those who speak it.
+    languages: Mapped[str] = mapped_column(String(32), default="fr", server_default="fr")
+
+    @property
+    def spoken(self) -> tuple[str, ...]:
+        return tuple(code for code in self.languages.split(",") if code)
 
 
 class AccountSession(Base):
@@ -72,6 +80,8 @@ class CannedAnswer(Base):
     title: Mapped[str] = mapped_column(String(120))
     body: Mapped[str] = mapped_column(Text)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # The language it is written in (issue 22): the console proposes first the answers in the visitor's language.
+    language: Mapped[str] = mapped_column(String(8), default="fr", server_default="fr")
     updated_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

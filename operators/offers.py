@@ -150,6 +150,7 @@ class _Candidate:
     username: str
     free: int
     last_assigned_at: datetime
+    languages: tuple[str, ...] = ("fr",)
 
 
 async def _candidates(session: AsyncSession, force: str, now: datetime) -> list[_Candidate]:
@@ -164,15 +165,36 @@ async def _candidates(session: AsyncSession, force: str, now: datetime) -> list[
         return []
     rows = await session.execute(
         select(Account.id, Account.username, Account.capacity, Account.last_assigned_at, _active_count(Account.id),
-               _offer_count(Account.id)).where(Account.id.in_(ids)))
+               _offer_count(Account.id), Account.languages).where(Account.id.in_(ids)))
     found = []
-    for account_id, username, capacity, last, active, offered in rows:
+    for account_id, username, capacity, last, active, offered, languages in rows:
         if offered:
             continue  # one open offer per operator at a time
         free = int(capacity) - int(active or 0) - int(offered or 0)
         if free > 0:
-            found.append(_Candidate(account_id, username, free, last or EPOCH))
+            found.append(_Candidate(account_id, username, free, last or EPOCH,
+                                    tuple(code for code in str(languages or "fr").split(",") if code)))
     return found
+
+
+# How long a tchat in another language than French is offered only to operators who speak it (issue 22); after
+# that, to anyone, as other tchats. PNAV_LANGUAGE_WAIT_SECONDS overrides it (0: no preference).
+DEFAULT_LANGUAGE_WAIT = 60
+
+
+def language_wait(state: ChatState) -> timedelta:
+    raw = state.settings.extra.get("PNAV_LANGUAGE_WAIT_SECONDS", "")
+    return timedelta(seconds=int(raw) if raw.isdigit() else DEFAULT_LANGUAGE_WAIT)
+
+
+def _speakers(conversation: Conversation, candidates: list[_Candidate], now: datetime,
+              wait: timedelta) -> list[_Candidate]:
+    """Who may be offered this tchat now: those who speak its language, or anyone once it has waited ``wait``."""
+    language = conversation.language or "fr"
+    speakers = [c for c in candidates if language in c.languages]
+    if speakers or language == "fr" or now - conversation.queued_at >= wait:
+        return speakers or candidates
+    return []
 
 
 async def dispatch(state: ChatState, force: str) -> list[Made]:
@@ -201,8 +223,11 @@ async def dispatch(state: ChatState, force: str) -> list[Made]:
         for conversation in waiting:
             if not candidates:
                 break
+            eligible = _speakers(conversation, candidates, now, language_wait(state))
+            if not eligible:
+                continue  # nobody free speaks the visitor's language yet: wait a little for someone who does
             # Whoever was offered this tchat fewer times, then the most free capacity, then who waited longest.
-            chosen = min(candidates, key=lambda c: (earlier.get((conversation.id, c.id), 0), -c.free,
+            chosen = min(eligible, key=lambda c: (earlier.get((conversation.id, c.id), 0), -c.free,
                                                      c.last_assigned_at, c.username))
             candidates.remove(chosen)
             offer = Offer(id=secrets.token_hex(16), conversation_id=conversation.id, account_id=chosen.id,

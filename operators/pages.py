@@ -94,6 +94,11 @@ async def console_page(request: Request) -> Response:
     return templates.TemplateResponse(request, "operators/home.html", context)
 
 
+# The languages a canned answer can be written in (issue 22), named in French for the staff.
+CANNED_LANGUAGES = {"fr": "Français", "en": "Anglais", "ar": "Arabe", "es": "Espagnol", "pt": "Portugais",
+                    "uk": "Ukrainien"}
+
+
 async def canned_page(request: Request) -> Response:
     signed = await access.signed_in(request, roles=("supervisor", "admin"))
     if isinstance(signed, Response):
@@ -105,7 +110,7 @@ async def _canned(request: Request, signed: sessions.Signed, error: str | None, 
     answers = await canned.all_answers(state_of(request).sessions)
     return templates.TemplateResponse(request, "operators/canned.html", {
         "account": signed.account, "csrf": access.csrf_token(request, signed), "answers": answers, "error": error,
-        "max_title": canned.MAX_TITLE, "max_body": canned.MAX_BODY,
+        "max_title": canned.MAX_TITLE, "max_body": canned.MAX_BODY, "languages": CANNED_LANGUAGES,
     }, status_code=status)
 
 
@@ -123,8 +128,11 @@ async def canned_save(request: Request) -> Response:
         return await _canned(request, signed, "Le titre et le texte sont obligatoires et doivent rester courts.", 422)
     answer_id = int(raw_id) if raw_id.isdigit() else None
     position = int(raw_position) if raw_position.isdigit() else 0
+    language = str(form.get("language", "fr"))
+    if language not in CANNED_LANGUAGES:
+        return await _canned(request, signed, "Langue inconnue.", 422)
     if not await canned.save(state_of(request).sessions, answer_id, title=title, body=body, position=position,
-                             by=signed.account.id, actor=signed.account.username):
+                             by=signed.account.id, actor=signed.account.username, language=language):
         return await _canned(request, signed, "Cette réponse n'existe plus.", 404)
     return RedirectResponse("/console/reponses", status_code=303)
 

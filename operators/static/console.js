@@ -1,7 +1,7 @@
 // Operator, psychologist and supervisor console: one WebSocket (/ws/operator), tchats in tabs.
 // Frames are documented in operators/README.md. The DOM is built with textContent only: nothing a visitor
 // types is ever parsed as HTML.
-import { AUTHORS, CATEGORIES, FORCES, OUTCOMES, REQUESTERS, SHORT_CATEGORIES, SUBTYPE_CATEGORY, clock, languageNote, waited } from "./labels.js";
+import { AUTHORS, CATEGORIES, FORCES, OUTCOMES, REQUESTERS, SHORT_CATEGORIES, SUBTYPE_CATEGORY, clock, LANGUAGES, languageNote, waited } from "./labels.js";
 
 const root = document.getElementById("console");
 const ROLE = root.dataset.role;
@@ -26,6 +26,7 @@ let socket = null;
 let backoff = RECONNECT_MIN_MS;
 let active = null;
 let canned = [];
+let spoken = new Set(["fr"]); // the languages this operator speaks (welcome frame)
 let actions = new Set();
 let pendingTake = null;
 let psychologists = null; // { open, next, present }: operators see it before inviting
@@ -86,6 +87,7 @@ function connect() {
 
 const handlers = {
   welcome(frame) {
+    spoken = new Set(["fr", ...((frame.account && frame.account.languages) || [])]);
     canned = frame.canned || [];
     actions = new Set(frame.actions || []);
     for (const chat of chats.values()) {
@@ -409,6 +411,8 @@ function select(id) {
 
 function renderHead(chat) {
   const s = chat.summary;
+  // The canned answers follow the visitor's language, known once the summary arrives.
+  if ((s.language || "fr") !== chat.cannedFor) renderCanned(chat);
   const title = `${CATEGORIES[s.category] || "Conversation"} — ${REQUESTERS[s.role] || ""}`;
   chat.node.querySelector(".chat-title").textContent = title;
   renderTabLabel(chat);
@@ -612,8 +616,17 @@ function renderCanned(chat) {
   const box = chat.node.querySelector(".chat-canned");
   if (!box || ROLE !== "operator") return;
   box.replaceChildren();
-  for (const answer of canned) {
-    const button = el("button", "fr-btn fr-btn--tertiary fr-btn--sm chat-canned-answer", answer.title);
+  // The answers in the visitor's language first (issue 22), then French, then the others, each in its order.
+  const visitor = (chat.summary && chat.summary.language) || "fr";
+  chat.cannedFor = visitor;
+  const rank = (answer) => ((answer.language || "fr") === visitor ? 0 : (answer.language || "fr") === "fr" ? 1 : 2);
+  const ordered = canned.map((answer, index) => [answer, index])
+    .sort(([a, i], [b, j]) => rank(a) - rank(b) || i - j).map(([answer]) => answer);
+  for (const answer of ordered) {
+    const foreign = answer.language && answer.language !== "fr";
+    const label = foreign ? `${answer.title} (${LANGUAGES[answer.language] || answer.language})` : answer.title;
+    const button = el("button", "fr-btn fr-btn--tertiary fr-btn--sm chat-canned-answer", label);
+    button.dataset.language = answer.language || "fr";
     button.type = "button";
     button.addEventListener("click", () => {
       const body = chat.node.querySelector(".chat-body");
@@ -760,12 +773,17 @@ function queueKey(frame) {
 }
 
 // A category's waiting tchats: the force's own and those sans localisation, in queue order.
+// Emergencies first, then minors; within each, an operator sees first the tchats in another language than French
+// that they speak (issue 22: set by a supervisor; anyone can answer in French), then the others by arrival.
 function queueItems(category) {
   const own = queues.get(`${FORCE}:${category}`);
   const open = queues.get(`:${category}`);
   const rank = (item) => (item.emergency ? 0 : item.minor ? 1 : 2);
+  const mine = (item) => (ROLE === "operator" && item.language && item.language !== "fr" && spoken.has(item.language)
+    ? 0 : 1);
   return [...(own ? own.items : []), ...(open ? open.items : [])]
-    .sort((a, b) => rank(a) - rank(b) || String(a.queued_at).localeCompare(String(b.queued_at)));
+    .sort((a, b) => rank(a) - rank(b) || mine(a) - mine(b)
+      || String(a.queued_at).localeCompare(String(b.queued_at)));
 }
 
 function placeOf(item) {

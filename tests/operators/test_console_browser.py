@@ -10,6 +10,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, expect
 
 from chat import conversations
+from operators import accounts, canned
 from tests.client import Visitor, start_tchat
 from tests.operators.desks import desks, server, sign_in
 from tests.operators.staff import make
@@ -98,17 +99,35 @@ async def test_supervisor_watches_a_flagged_tchat(browser: Browser, server: Live
     chief = await make(server, "chef.navigateur", "supervisor", "police")
     officer = await make(server, "agent.onglets", "operator", "police")
     errors: list[str] = []
+    await server.call(lambda state: canned.save(state.sessions, None, title="Bonjour", body="Bonjour, je suis là.",
+                                                position=98, by=chief.account_id, actor=chief.username))
+    await server.call(lambda state: canned.save(state.sessions, None, title="Вітаємо", body="Вітаємо. Ми тут.",
+                                                position=99, by=chief.account_id, actor=chief.username,
+                                                language="uk"))
+    await server.call(lambda state: accounts.update_profile(state.sessions, officer.username, actor=chief.username,
+                                                            languages=["ar"]))
     operator = await sign_in(desks[0], server, officer, errors)
     first = await start_tchat(server, postal_code="75011", language="uk")
     second = await start_tchat(server, postal_code="75011", category="discrimination_hate")
     for started in (first, second):
         await operator.locator(f'.queue-item[data-conversation="{started["id"]}"] .queue-take').click()
         await expect(operator.locator(f"#pane-{started['id']}")).to_be_visible()
+    earlier = await start_tchat(server, postal_code="75011", category="domestic_violence")
     waiting = await start_tchat(server, postal_code="75011", category="domestic_violence", language="ar")
+    # Pick mode: this operator speaks Arabic, so the tchat in Arabic is listed before the earlier one in French.
+    listed = operator.locator('.queue[data-category="domestic_violence"] .queue-item')
+    await expect(listed).to_have_count(2)
+    await expect(listed.first).to_have_attribute("data-conversation", waiting["id"])
+    await expect(listed.nth(1)).to_have_attribute("data-conversation", earlier["id"])
     # The visitor's language (issue 22): in the queue, and in the head of the tchat.
     await expect(operator.locator(f'.queue-item[data-conversation="{waiting["id"]}"]')).to_contain_text(
         "écrit en arabe")
     await expect(operator.locator(f"#pane-{first['id']} .chat-meta")).to_contain_text("écrit en ukrainien")
+    # Canned answers in the visitor's language come first in that tchat, French first in the others.
+    answers = operator.locator(f"#pane-{first['id']} .chat-canned-answer")
+    await expect(answers.first).to_have_attribute("data-language", "uk")
+    await expect(operator.locator(f"#pane-{second['id']} .chat-canned-answer").first).to_have_attribute(
+        "data-language", "fr")
 
     async def flag(state: Any) -> None:
         await conversations.set_flags(state, first["id"], emergency=True, minor=False)
