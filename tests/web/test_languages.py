@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from playwright.async_api import Browser, expect
 
 from chat import store
+from escalation import signalements
 from tests.client import start_tchat
 from tests.servers import LiveServer
-from tests.web.conftest import Visit, new_visit, operator_card, operator_says, take
+from tests.web.conftest import OPERATOR_ID, Visit, new_visit, operator_card, operator_says, take
 from tests.web.test_accessibility import violations
 
 pytestmark = pytest.mark.browser
@@ -35,14 +37,15 @@ class Expected:
     hours: str
     evidence: str
     distance: str
+    consent_reference: str
 
 
 ENGLISH = Expected("en", "English", "ltr", "Domestic violence", "Start the chat", "number 2 in the queue",
                    "You are talking with the police.", "Sent", "Useful numbers", "24/7", "Keep evidence",
-                   "About 1.5 km away")
+                   "About 1.5 km away", "the French version is legally binding")
 ARABIC = Expected("ar", "العربية", "rtl", "العنف الزوجي", "ابدأ الدردشة", "الثاني في قائمة الانتظار",
                   "أنت تتحدث مع الشرطة.", "أُرسلت", "أرقام مفيدة", "24 ساعة في اليوم", "الاحتفاظ بالأدلة",
-                  "على بعد 1.5 كم تقريبًا")
+                  "على بعد 1.5 كم تقريبًا", "النسخة الفرنسية هي المرجع القانوني")
 
 
 @pytest.fixture
@@ -125,6 +128,19 @@ async def test_visitor_path_in_another_language(audited: Visit, server: LiveServ
         assert own_box["x"] > operator_box["x"] and exit_box["x"] > viewport["width"] / 2
     await in_language(visit, expected)
     await visit.screenshot(f"50-tchat-{expected.code}", full_page=False)
+
+    # The consent form's text is the French reference: the page says so in the visitor's language.
+    async def propose(state: Any) -> None:
+        conversation = await store.get(state.sessions, conversation_id)
+        assert conversation is not None
+        await signalements.propose(state, conversation, account_id=OPERATOR_ID, actor="operator",
+                                   summary="Des coups hier soir.")
+
+    await server.call(propose)
+    reference = page.locator("#consentement .pnav-consent__reference")
+    await expect(reference).to_contain_text(expected.consent_reference)
+    await expect(page.locator("#consentement .pnav-consent__text")).to_have_attribute("lang", "fr")
+    await in_language(visit, expected)
 
     await page.click("#terminer-bouton")
     await page.click("#terminer-oui")

@@ -5,7 +5,7 @@
 //
 // The browser must not remember any of it (a borrowed phone): autocomplete is off, and no field carries a name, id
 // or type that autofill would recognise (name, tel, email…): the form reads its fields by data-field.
-import { _ } from "./i18n.js";
+import { _, LANG } from "./i18n.js";
 import { errorText } from "./errors.js";
 import { T } from "./strings.js";
 
@@ -21,6 +21,12 @@ function el(tag, className, text) {
 // Keyboards still fit the field (digits for a phone number, @ for an e-mail address) through inputmode.
 const INPUT_MODES = { tel: "tel", email: "email" };
 
+// Text written by the server, in French.
+function french(node) {
+  if (LANG !== "fr") node.lang = "fr";
+  return node;
+}
+
 function field(spec, prefix, index) {
   const id = `${prefix}-${index}`;
   if (spec.type === "checkbox") {
@@ -30,15 +36,19 @@ function field(spec, prefix, index) {
     input.id = id;
     input.dataset.field = spec.name;
     if (spec.required) input.required = true;
-    const label = el("label", "fr-label", spec.label);
+    const label = french(el("label", "fr-label", spec.label));
     label.htmlFor = id;
     group.append(input, label);
     return group;
   }
   const group = el("div", "fr-input-group");
-  const label = el("label", "fr-label", spec.label);
+  const label = french(el("label", "fr-label", spec.label));
   label.htmlFor = id;
-  if (spec.required) label.append(el("span", null, ` ${_("(obligatoire)")}`));
+  if (spec.required) {
+    const required = el("span", null, ` ${_("(obligatoire)")}`);
+    required.lang = LANG;
+    label.append(required);
+  }
   if (spec.hint) label.append(el("span", "fr-hint-text", spec.hint));
   const input = el("input", "fr-input");
   input.id = id;
@@ -197,7 +207,13 @@ export function renderConsent(frame, token, { announce, answered }) {
   title.id = `${prefix}-titre`;
   title.tabIndex = -1;
   section.append(title);
-  if (frame.text) section.append(el("p", "pnav-card__text", frame.text));
+  // The form's text comes from the server in French, the legal reference: in another language the page says so,
+  // and the French parts carry lang="fr" so that a screen reader reads them with the right voice.
+  if (LANG !== "fr") {
+    section.append(el("p", "fr-callout pnav-consent__reference", _("Ce formulaire est en français : c'est la "
+      + "version qui fait foi. Vous pouvez demander à la personne qui vous répond de vous l'expliquer.")));
+  }
+  if (frame.text) section.append(french(el("p", "pnav-card__text", frame.text)));
 
   if (Array.isArray(frame.sent) && frame.sent.length) {
     section.append(el("h4", "pnav-consent__subtitle", _("Ce qui sera transmis")));
@@ -214,7 +230,7 @@ export function renderConsent(frame, token, { announce, answered }) {
     const who = [frame.service.name, frame.service.address, frame.service.phone].filter(Boolean).join(" — ");
     section.append(el("p", "pnav-card__text", who));
   }
-  if (frame.why) section.append(el("p", "pnav-card__text", frame.why));
+  if (frame.why) section.append(french(el("p", "pnav-card__text", frame.why)));
 
   const form = el("form", "pnav-consent__form");
   form.noValidate = true;
@@ -223,7 +239,7 @@ export function renderConsent(frame, token, { announce, answered }) {
   if (documents.length) form.append(documentChoice(documents, prefix, frame.documents_hint));
   const fieldset = el("fieldset", "pnav-consent__fields");
   fieldset.append(el("legend", "pnav-consent__subtitle", _("Vos coordonnées")));
-  const consentText = el("p", "pnav-consent__text", frame.consent_text || "");
+  const consentText = french(el("p", "pnav-consent__text", frame.consent_text || ""));
   consentText.id = `${prefix}-texte`;
   (Array.isArray(frame.fields) ? frame.fields : []).forEach((spec, index) => {
     if (spec.name === "consent") fieldset.append(consentText);
