@@ -13,6 +13,11 @@ const BY_CODE = {
   rate_limited: () => _("Vous allez un peu vite : patientez quelques secondes puis réessayez."),
   too_many_connections: () => _("Trop de connexions ouvertes depuis cet appareil. Fermez les autres onglets du tchat "
     + "puis réessayez."),
+  too_many_tabs: () => _("Cette conversation est déjà ouverte dans trop d'onglets ou d'appareils. Fermez ceux qui "
+    + "ne servent plus puis rechargez la page ; en cas de danger, appelez le 17 ou le 112, ou envoyez un SMS au 114."),
+  tchat_full: () => _("Cette conversation a atteint sa taille maximale : ce message n'a pas été enregistré, et la "
+    + "personne qui vous répond en est informée. Pour continuer, commencez une nouvelle conversation depuis "
+    + "l'accueil ; en cas de danger, appelez le 17 ou le 112, ou envoyez un SMS au 114."),
   storage_unavailable: () => _("Le service est momentanément surchargé. Cela va se rétablir tout seul dans quelques "
     + "secondes ; en cas de danger, appelez le 17 ou le 112, ou envoyez un SMS au 114."),
   frame_too_large: () => _("Ce message est trop long pour être envoyé d'un coup. Découpez-le en plusieurs messages."),
