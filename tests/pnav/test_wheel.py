@@ -52,10 +52,12 @@ class Installed:
 
 @pytest.fixture(scope="session")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
-    """Build the wheel once, install it with the runtime lock only (no dev extras) into a venv without pip."""
+    """Build the sdist and the wheel from it once, install it with the runtime lock only (no dev extras) into a venv without pip."""
     root = tmp_path_factory.mktemp("wheel")
     (root / "elsewhere").mkdir()
-    built = subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(root / "dist"),
+    # The sdist first, then the wheel from it (what a packager does): the wheel holds what the sdist carries, never a
+    # stale build/ folder of the checkout.
+    built = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(root / "dist"),
                             str(PROJECT_ROOT)], capture_output=True, text=True, timeout=300 * UNIT)
     assert built.returncode == 0, built.stderr[-2000:]
     (wheel,) = (root / "dist").glob("pnav-*.whl")
