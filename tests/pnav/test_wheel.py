@@ -52,7 +52,7 @@ class Installed:
 
 @pytest.fixture(scope="session")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
-    """Build the sdist and the wheel from it once, install it with the runtime lock only (no dev extras) into a venv without pip."""
+    """Build the sdist, then the wheel from it, once; install it with the runtime lock only (no dev extras), no pip."""
     root = tmp_path_factory.mktemp("wheel")
     (root / "elsewhere").mkdir()
     # The sdist first, then the wheel from it (what a packager does): the wheel holds what the sdist carries, never a
