@@ -107,9 +107,10 @@ class _Waiting:
 class QueueWatch:
     """One queue channel followed for every waiting visitor of this process (module docstring)."""
 
-    def __init__(self, state: ChatState, channel: str) -> None:
+    def __init__(self, state: ChatState, channel: str, publisher: QueuePublisher) -> None:
         self.state = state
         self.channel = channel
+        self.publisher = publisher  # asked for a fresh snapshot after a gap
         self.waiting: dict[str, _Waiting] = {}
         self.sub: Subscription | None = None
         self._context: contextlib.AbstractAsyncContextManager[Subscription] | None = None
@@ -168,11 +169,9 @@ class QueueWatch:
                 self.drainer = None
 
     async def _ask_fresh(self) -> None:
-        from chat import conversations  # conversations imports this module
-
         _, force, category = self.channel.split(":", 2)
         with contextlib.suppress(Exception):
-            await conversations.publish_queue(self.state, force, category)
+            await self.publisher.request(force, category)
 
     def moved(self, frame: dict[str, object]) -> int:
         """Tell the local waiting visitors whose place changed; returns how many were told."""
@@ -195,9 +194,9 @@ class QueueWatch:
         return told
 
 
-def watch_of(state: ChatState, channel: str) -> QueueWatch:
+def watch_of(state: ChatState, channel: str, publisher: QueuePublisher) -> QueueWatch:
     watches: dict[str, QueueWatch] = state.extension(_WATCHES, dict)
     watch = watches.get(channel)
     if watch is None:
-        watch = watches[channel] = QueueWatch(state, channel)
+        watch = watches[channel] = QueueWatch(state, channel, publisher)
     return watch

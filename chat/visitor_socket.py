@@ -444,7 +444,7 @@ class VisitorSocket:
         if conversation.status != "queued":
             return None
         self.watched = conversations.queue_channel(conversation.force, conversation.category)
-        watch = watch_of(self.state, self.watched)
+        watch = watch_of(self.state, self.watched, conversations.queue_publisher(self.state))
         await watch.join(conversation.id, self.sub, None, time.time())
         position = await store.position(self.state.sessions, conversation)
         self.position_at = time.time()
@@ -457,7 +457,7 @@ class VisitorSocket:
     async def _unwatch(self) -> None:
         if self.watched is not None and self.conversation is not None:
             channel, self.watched = self.watched, None
-            await watch_of(self.state, channel).leave(self.conversation.id)
+            await watch_of(self.state, channel, conversations.queue_publisher(self.state)).leave(self.conversation.id)
 
     async def _follow_new_queue(self, sub: Subscription) -> None:
         """Transferred back to a queue (of the other force): follow that queue and tell the new position."""

@@ -46,6 +46,9 @@ class EscalationConfig:
     sealed_days: int = DEFAULT_SEALED_DAYS
     signalement_days: int = DEFAULT_SIGNALEMENT_DAYS
     webhooks: dict[str, Webhook] = field(default_factory=dict)
+    # Each process purges a minute after start, then daily; ``PNAV_PURGE_IN_PROCESS=off`` leaves it to
+    # ``pnav purge`` run by a timer (one pass for the whole deployment, at a chosen hour).
+    purge_in_process: bool = True
 
 
 def _days(extra: dict[str, str], name: str, default: int) -> int:
@@ -187,6 +190,15 @@ def _webhooks(settings: Settings) -> dict[str, Webhook]:
     return hooks
 
 
+def _on_off(extra: dict[str, str], name: str, default: bool) -> bool:
+    raw = extra.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("on", "off"):
+        raise ConfigurationError(f"{name} must be on or off, not {raw!r}")
+    return raw == "on"
+
+
 def load(settings: Settings) -> EscalationConfig:
     """Read and check the escalation settings; raises ConfigurationError with a one-line reason."""
     extra = dict(settings.extra)
@@ -197,6 +209,7 @@ def load(settings: Settings) -> EscalationConfig:
         sealed_days=_days(extra, "PNAV_RETENTION_SEALED_DAYS", DEFAULT_SEALED_DAYS),
         signalement_days=_days(extra, "PNAV_RETENTION_SIGNALEMENT_DAYS", DEFAULT_SIGNALEMENT_DAYS),
         webhooks=_webhooks(settings),
+        purge_in_process=_on_off(extra, "PNAV_PURGE_IN_PROCESS", True),
     )
 
 

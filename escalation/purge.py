@@ -154,7 +154,9 @@ async def run(sessions: async_sessionmaker[AsyncSession], cfg: EscalationConfig,
 
 
 async def daily_purge(state: ChatState) -> None:
-    """Background task: purge a minute after start, then every day."""
+    """Background task: purge a minute after start, then every day (unless ``PNAV_PURGE_IN_PROCESS=off``)."""
+    if not config.of(state).purge_in_process:
+        return
     await asyncio.sleep(FIRST_DELAY_SECONDS)
     while True:
         # Months of rows in one pass: the long deadlines, not the request paths' seconds.

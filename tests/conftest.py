@@ -104,8 +104,11 @@ class ServerPool:
 
 
 def settings_for(database_url: str, redis: str, **overrides: Any) -> Settings:
+    # Test servers share one database per backend: a server's own daily purge, a minute after its start, would
+    # race the tests that write old rows and purge them (tests/escalation/test_purge.py).
+    extra = {"PNAV_PURGE_IN_PROCESS": "off", **overrides.pop("extra", {})}
     return Settings(database_url=migrated(database_url), redis_url=redis, environment="test",
-                    secret_key="test-secret-key-" + "x" * 32, **overrides)
+                    secret_key="test-secret-key-" + "x" * 32, extra=extra, **overrides)
 
 
 @pytest.fixture(scope="session")

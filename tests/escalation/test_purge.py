@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from audit.models import AuditEvent
 from chat.db import utcnow
 from chat.models import Conversation, Message
-from escalation import cli, purge
+from chat.settings import ConfigurationError, Settings
+from chat.state import ChatState
+from escalation import cli, config, purge
 from escalation.models import LiftingRequest, SealedIdentity, Signalement, StatusEvent
 from operators import accounts
 from tests.escalation.rows import CONFIG, sealed, signalement, tchat
@@ -133,3 +135,25 @@ async def test_attachments_go_with_their_tchat_unless_a_signalement_holds_them(
     second = await purge.run(sessions, CONFIG)
     assert second.signalements == 1 and second.attachments == 1
     assert (await state())[files[1]][3:] == (True, 0)
+
+
+async def test_in_process_purge_can_be_left_to_a_timer(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """``PNAV_PURGE_IN_PROCESS=off``: the server's background purge returns at once, without purging anything;
+    ``on`` (the default) waits for its first pass; anything else is refused at start."""
+    def state_with(value: str) -> ChatState:
+        state = ChatState.__new__(ChatState)  # only its extensions are read before the first pass
+        state.extensions = {config.EXTENSION: config.load(Settings(environment="test",
+                                                                   extra={"PNAV_PURGE_IN_PROCESS": value}))}
+        return state
+
+    old = await tchat(sessions, closed_days_ago=100)
+    await asyncio.wait_for(purge.daily_purge(state_with("off")), timeout=1)
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Message)
+                                    .where(Message.conversation_id == old)) == 3
+    waiting = asyncio.ensure_future(purge.daily_purge(state_with("on")))
+    await asyncio.sleep(0.1)
+    assert not waiting.done()  # asleep until its first pass
+    waiting.cancel()
+    with pytest.raises(ConfigurationError):
+        state_with("yes")
