@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 import os
@@ -23,6 +24,34 @@ LOOPBACK = ("127.0.0.0/8", "::1/128")
 
 class ConfigurationError(Exception):
     """Raised when the environment does not describe a runnable pnav (missing secret in production, bad value)."""
+
+
+KEY_HINT = "python3 -c 'import base64,os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())'"
+
+
+def key_setting(settings: Settings, name: str, *, dev_file: Path, test_key: bytes | None,
+                production_hint: str = "") -> bytes:
+    """A 32-byte secret key from the variable ``name`` (URL-safe base64), required in production. Tests get
+    ``test_key`` (None: a fresh random key for this process); development generates one once in ``dev_file``."""
+    raw = settings.extra.get(name, "")
+    if raw:
+        try:
+            key = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+        except ValueError:
+            key = b""
+        if len(key) != 32:
+            raise ConfigurationError(f"{name} must be 32 bytes in URL-safe base64 ({KEY_HINT})")
+        return key
+    if settings.environment == "production":
+        raise ConfigurationError(f"{name} is required in production (32 random bytes, URL-safe base64: "
+                                 f"pnav escalation keygen prints one){production_hint}")
+    if settings.environment == "test":
+        return secrets.token_bytes(32) if test_key is None else test_key
+    if not dev_file.exists():
+        dev_file.parent.mkdir(parents=True, exist_ok=True)
+        dev_file.write_text(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+        dev_file.chmod(0o600)
+    return base64.urlsafe_b64decode(dev_file.read_text().strip())
 
 
 def _dev_secret(name: str) -> str:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import os
-import secrets
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from chat import settings as chat_settings
-from chat.settings import VAR_DIR, ConfigurationError, Settings
+from chat.settings import VAR_DIR, ConfigurationError, Settings, key_setting
 from chat.state import ChatState
 from escalation import crypto
 
@@ -61,24 +59,7 @@ def _days(extra: dict[str, str], name: str, default: int) -> int:
 
 
 def _contact_key(settings: Settings) -> bytes:
-    raw = settings.extra.get("PNAV_CONTACT_KEY", "")
-    if raw:
-        try:
-            key = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
-        except ValueError:
-            key = b""
-        if len(key) != 32:
-            raise ConfigurationError("PNAV_CONTACT_KEY must be 32 bytes in URL-safe base64 (pnav escalation keygen)")
-        return key
-    if settings.environment == "production":
-        raise ConfigurationError("PNAV_CONTACT_KEY is required in production (pnav escalation keygen prints one)")
-    if settings.environment == "test":
-        return secrets.token_bytes(32)
-    if not DEV_CONTACT_KEY.exists():
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
-        DEV_CONTACT_KEY.write_text(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
-        DEV_CONTACT_KEY.chmod(0o600)
-    return base64.urlsafe_b64decode(DEV_CONTACT_KEY.read_text().strip())
+    return key_setting(settings, "PNAV_CONTACT_KEY", dev_file=DEV_CONTACT_KEY, test_key=None)
 
 
 def _seal_key(settings: Settings) -> bytes:

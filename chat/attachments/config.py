@@ -8,16 +8,14 @@ that every test server of a run (several processes on one database) opens what a
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import logging
-import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from chat.settings import VAR_DIR, ConfigurationError, Settings
+from chat.settings import VAR_DIR, ConfigurationError, Settings, key_setting
 from chat.state import ChatState
 
 log = logging.getLogger("pnav.attachments")
@@ -61,26 +59,7 @@ class AttachmentConfig:
 
 
 def _key(settings: Settings) -> bytes:
-    raw = settings.extra.get("PNAV_ATTACHMENT_KEY", "")
-    if raw:
-        try:
-            key = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
-        except ValueError:
-            key = b""
-        if len(key) != 32:
-            raise ConfigurationError("PNAV_ATTACHMENT_KEY must be 32 bytes in URL-safe base64 "
-                                     "(python3 -c 'import base64,os; print(base64.urlsafe_b64encode(os.urandom(32))"
-                                     ".decode())')")
-        return key
-    if settings.environment == "production":
-        raise ConfigurationError("PNAV_ATTACHMENT_KEY is required in production (32 random bytes, URL-safe base64)")
-    if settings.environment == "test":
-        return _TEST_KEY
-    if not DEV_KEY.exists():
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
-        DEV_KEY.write_text(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
-        DEV_KEY.chmod(0o600)
-    return base64.urlsafe_b64decode(DEV_KEY.read_text().strip())
+    return key_setting(settings, "PNAV_ATTACHMENT_KEY", dev_file=DEV_KEY, test_key=_TEST_KEY)
 
 
 def _count(settings: Settings, name: str, default: int, *, zero_allowed: bool = False) -> int:
