@@ -60,7 +60,8 @@ async def flag(console: Console, fields: dict[str, Any]) -> None:
     await conversations.flags_set(state, conversation.id, emergency=emergency, minor=minor)
     if emergency and not conversation.emergency:
         # The numbers first, in the transcript, so a visitor who reloads still sees them.
-        await conversations.post_card(state, conversation.id, consent.emergency_card(), author="system")
+        await conversations.post_card(state, conversation.id, consent.emergency_card(conversation.language),
+                                      author="system")
         alert = protocol.dumps({"type": "alert", "kind": "emergency", "conversation": conversation.id,
                                 "category": conversation.category, "department": conversation.department,
                                 "commune": conversation.commune_name, "operator": console.account.username,

@@ -186,8 +186,8 @@ async def accept(state: ChatState, conversation: ConversationRow, details: Conta
         result = await _answer(session, conversation, {"type": "consent_result", "proposal": proposal.id,
                                                         "accepted": True, "service": service.name})
     await conversations.publish(state, conversation.id, result)
-    await conversations.post_card(state, conversation.id, consent.evidence_card(), author="system",
-                                  key=conversations.server_key("evidence-card", signalement_id))
+    await conversations.post_card(state, conversation.id, consent.evidence_card(conversation.language),
+                                  author="system", key=conversations.server_key("evidence-card", signalement_id))
     return Created(signalement, code, service)
 
 

@@ -38,14 +38,15 @@ class Expected:
     evidence: str
     distance: str
     consent_reference: str
+    consent_title: str
 
 
 ENGLISH = Expected("en", "English", "ltr", "Domestic violence", "Start the chat", "number 2 in the queue",
                    "You are talking with the police.", "Sent", "Useful numbers", "24/7", "Keep evidence",
-                   "About 1.5 km away", "the French version is legally binding")
+                   "About 1.5 km away", "The French text below is the official version", "Send a report")
 ARABIC = Expected("ar", "العربية", "rtl", "العنف الزوجي", "ابدأ الدردشة", "الثاني في قائمة الانتظار",
                   "أنت تتحدث مع الشرطة.", "أُرسلت", "أرقام مفيدة", "24 ساعة في اليوم", "الاحتفاظ بالأدلة",
-                  "على بعد 1.5 كم تقريبًا", "النسخة الفرنسية هي المرجع القانوني")
+                  "على بعد 1.5 كم تقريبًا", "النص الفرنسي أدناه هو النسخة المعتمدة", "إرسال بلاغ")
 
 
 @pytest.fixture
@@ -129,7 +130,8 @@ async def test_visitor_path_in_another_language(audited: Visit, server: LiveServ
     await in_language(visit, expected)
     await visit.screenshot(f"50-tchat-{expected.code}", full_page=False)
 
-    # The consent form's text is the French reference: the page says so in the visitor's language.
+    # The consent form comes in the visitor's language; its consent text's header says, in that language, that the
+    # French text (shown under the translation, lang="fr") is the reference, and says it once.
     async def propose(state: Any) -> None:
         conversation = await store.get(state.sessions, conversation_id)
         assert conversation is not None
@@ -137,8 +139,11 @@ async def test_visitor_path_in_another_language(audited: Visit, server: LiveServ
                                    summary="Des coups hier soir.")
 
     await server.call(propose)
+    await expect(page.locator("#consentement").get_by_role("heading", name=expected.consent_title)).to_be_visible()
     reference = page.locator("#consentement .pnav-consent__reference")
+    await expect(reference).to_have_count(1)
     await expect(reference).to_contain_text(expected.consent_reference)
+    await expect(page.locator("#consentement .pnav-consent__translation")).not_to_have_attribute("lang", "fr")
     await expect(page.locator("#consentement .pnav-consent__text")).to_have_attribute("lang", "fr")
     await in_language(visit, expected)
 

@@ -21,13 +21,14 @@ function el(tag, className, text) {
 // Keyboards still fit the field (digits for a phone number, @ for an e-mail address) through inputmode.
 const INPUT_MODES = { tel: "tel", email: "email" };
 
-// Text written by the server, in French.
-function french(node) {
-  if (LANG !== "fr") node.lang = "fr";
+// Text written by the server: in the tchat's language (the frame's `language`; French when it has none), and the
+// consent text's French reference. A screen reader reads a part in another language than the page with its voice.
+function written(node, lang = "fr") {
+  if (LANG !== lang) node.lang = lang;
   return node;
 }
 
-function field(spec, prefix, index) {
+function field(spec, prefix, index, lang) {
   const id = `${prefix}-${index}`;
   if (spec.type === "checkbox") {
     const group = el("div", "fr-checkbox-group fr-mt-2w");
@@ -36,20 +37,20 @@ function field(spec, prefix, index) {
     input.id = id;
     input.dataset.field = spec.name;
     if (spec.required) input.required = true;
-    const label = french(el("label", "fr-label", spec.label));
+    const label = written(el("label", "fr-label", spec.label), lang);
     label.htmlFor = id;
     group.append(input, label);
     return group;
   }
   const group = el("div", "fr-input-group");
-  const label = french(el("label", "fr-label", spec.label));
+  const label = written(el("label", "fr-label", spec.label), lang);
   label.htmlFor = id;
   if (spec.required) {
     const required = el("span", null, ` ${_("(obligatoire)")}`);
     required.lang = LANG;
     label.append(required);
   }
-  if (spec.hint) label.append(el("span", "fr-hint-text", spec.hint));
+  if (spec.hint) label.append(written(el("span", "fr-hint-text", spec.hint), lang));
   const input = el("input", "fr-input");
   input.id = id;
   input.dataset.field = spec.name;
@@ -203,17 +204,20 @@ export function renderConsent(frame, token, { announce, answered }) {
   section.dataset.proposal = String(frame.proposal || "");
   section.dataset.prefix = prefix;
   section.dataset.documentsHint = String(frame.documents_hint || "");
-  const title = el("h3", "pnav-card__title", frame.title || _("Transmettre un signalement"));
+  // The server writes the form in the tchat's language, except the consent text's reference, always French.
+  const lang = String(frame.language || "fr");
+  const translated = Boolean(frame.consent_translation);
+  const title = written(el("h3", "pnav-card__title", frame.title || _("Transmettre un signalement")), lang);
   title.id = `${prefix}-titre`;
   title.tabIndex = -1;
   section.append(title);
-  // The form's text comes from the server in French, the legal reference: in another language the page says so,
-  // and the French parts carry lang="fr" so that a screen reader reads them with the right voice.
-  if (LANG !== "fr") {
+  // A form that came in French (a French tchat read in another language, or one sent before the form was
+  // translated): the page says so in its own language, and the French parts carry lang="fr".
+  if (LANG !== "fr" && !translated) {
     section.append(el("p", "fr-callout pnav-consent__reference", _("Ce formulaire est en français : c'est la "
       + "version qui fait foi. Vous pouvez demander à la personne qui vous répond de vous l'expliquer.")));
   }
-  if (frame.text) section.append(french(el("p", "pnav-card__text", frame.text)));
+  if (frame.text) section.append(written(el("p", "pnav-card__text", frame.text), lang));
 
   if (Array.isArray(frame.sent) && frame.sent.length) {
     section.append(el("h4", "pnav-consent__subtitle", _("Ce qui sera transmis")));
@@ -221,7 +225,7 @@ export function renderConsent(frame, token, { announce, answered }) {
     for (const item of frame.sent) {
       const value = el("dd", null, item.value);
       value.dir = "auto";
-      list.append(el("dt", null, item.label), value);
+      list.append(written(el("dt", null, item.label), lang), value);
     }
     section.append(list);
   }
@@ -230,7 +234,7 @@ export function renderConsent(frame, token, { announce, answered }) {
     const who = [frame.service.name, frame.service.address, frame.service.phone].filter(Boolean).join(" — ");
     section.append(el("p", "pnav-card__text", who));
   }
-  if (frame.why) section.append(french(el("p", "pnav-card__text", frame.why)));
+  if (frame.why) section.append(written(el("p", "pnav-card__text", frame.why), lang));
 
   const form = el("form", "pnav-consent__form");
   form.noValidate = true;
@@ -239,12 +243,22 @@ export function renderConsent(frame, token, { announce, answered }) {
   if (documents.length) form.append(documentChoice(documents, prefix, frame.documents_hint));
   const fieldset = el("fieldset", "pnav-consent__fields");
   fieldset.append(el("legend", "pnav-consent__subtitle", _("Vos coordonnées")));
-  const consentText = french(el("p", "pnav-consent__text", frame.consent_text || ""));
+  // The consent text: in another language, a header saying the French is the reference, the translation, then the
+  // French text itself (what CONSENT_VERSION names and what is stored with the signalement).
+  const consentText = written(el("p", "pnav-consent__text", frame.consent_text || ""));
   consentText.id = `${prefix}-texte`;
+  const consentParts = [consentText];
+  if (translated) {
+    const translation = written(el("p", "pnav-consent__translation", frame.consent_translation), lang);
+    translation.id = `${prefix}-traduction`;
+    const reference = written(el("p", "fr-callout pnav-consent__reference", frame.consent_reference || ""), lang);
+    consentParts.unshift(reference, translation);
+  }
+  const describedBy = consentParts.filter((node) => node.id).map((node) => node.id).join(" ");
   (Array.isArray(frame.fields) ? frame.fields : []).forEach((spec, index) => {
-    if (spec.name === "consent") fieldset.append(consentText);
-    const node = field(spec, prefix, index);
-    if (spec.name === "consent") node.querySelector("input").setAttribute("aria-describedby", consentText.id);
+    if (spec.name === "consent") fieldset.append(...consentParts);
+    const node = field(spec, prefix, index, lang);
+    if (spec.name === "consent") node.querySelector("input").setAttribute("aria-describedby", describedBy);
     fieldset.append(node);
   });
   const problem = el("p", "fr-error-text pnav-consent__problem");
