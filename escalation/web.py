@@ -5,9 +5,9 @@ from __future__ import annotations
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
+from chat.startup_check import RequireConfig
 from chat.state import ChatState
-from escalation import api, documents, frames, pages, purge, sealing, webhooks
-from escalation.startup import RequireEscalationConfig
+from escalation import api, config, documents, frames, pages, purge, sealing, webhooks
 from operators.frames import frames_of
 
 routes: list[BaseRoute] = [
@@ -27,7 +27,7 @@ routes: list[BaseRoute] = [
 ]
 
 background_tasks = [purge.daily_purge, webhooks.webhook_loop]
-middleware = [Middleware(RequireEscalationConfig)]
+middleware = [Middleware(RequireConfig, load=config.of)]  # no start without the escalation secrets
 
 
 def install(state: ChatState) -> None:

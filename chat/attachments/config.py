@@ -11,9 +11,6 @@ import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any
-
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chat.settings import VAR_DIR, ConfigurationError, Settings, key_setting
 from chat.state import ChatState
@@ -88,29 +85,3 @@ def load(settings: Settings) -> AttachmentConfig:
 def of(state: ChatState) -> AttachmentConfig:
     """This process's configuration, loaded on first use (the start-up check loads it before any request)."""
     return state.extension(EXTENSION, lambda: load(state.settings))
-
-
-class RequireAttachmentKey:
-    """Refuse to start without a usable attachment key: the lifespan's ``startup.complete`` becomes ``failed``."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "lifespan":
-            await self.app(scope, receive, send)
-            return
-
-        async def checked_send(message: Message) -> None:
-            if message["type"] == "lifespan.startup.complete":
-                app: Any = scope.get("app")
-                state = getattr(getattr(app, "state", None), "pnav", None)
-                if state is not None:
-                    try:
-                        of(state)
-                    except ConfigurationError as exc:
-                        log.error("pnav: %s", exc)
-                        message = {"type": "lifespan.startup.failed", "message": str(exc)}
-            await send(message)
-
-        await self.app(scope, receive, checked_send)

@@ -22,6 +22,7 @@ from chat.attachments import store as attachments
 from chat.errors import ApiError
 from chat.limits import limits_of
 from chat.ratelimit import KeyedLimiter
+from chat.startup_check import RequireConfig
 from chat.state import ChatState, state_of
 from chat.visitor_socket import token_usable
 
@@ -120,4 +121,4 @@ def preview_url(frame: dict[str, Any]) -> str | None:
 
 
 routes: list[BaseRoute] = [Route("/api/v1/attachments", attach, methods=["POST"])]
-middleware = [Middleware(config.RequireAttachmentKey)]
+middleware = [Middleware(RequireConfig, load=config.of)]  # no start without a usable attachment key
