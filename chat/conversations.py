@@ -1,7 +1,8 @@
 """What happens to a conversation, for every package: post, take, close, flag — committed, then published.
 
 Channels: ``conv:<id>`` carries the frames of one conversation (message, card, typing, joined, left, closed…);
-``queue:<force>:<category>`` carries the ordered queue after changes (coalesced: ``chat/queue_positions.py``).
+``queue:<force>:<category>`` carries the consoles' view of a queue after changes, ``places:<force>:<category>`` its
+order for the waiting visitors (``chat/queue_frames.py``; coalesced: ``chat/queue_positions.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from chat import store
 from chat.batching import Batcher
 from chat.models import CATEGORIES, UNLOCATED
 from chat.protocol import dumps
+from chat.queue_frames import HEAD, console_frame, places_channel, places_frame
 from chat.queue_positions import QueuePublisher, publisher_of
 from chat.state import ChatState
 from chat.writer import SEND_DEADLINE, Pending
@@ -97,14 +99,12 @@ def queue_publisher(state: ChatState) -> QueuePublisher:
 
 
 async def publish_queue_now(state: ChatState, force: str, category: str) -> None:
-    """Publish the ordered queue of (force, category); ``at`` lets subscribers drop a stale snapshot."""
+    """Publish one read of the queue of (force, category): its order to the waiting visitors' watches, a bounded
+    view to consoles (``chat/queue_frames.py``); ``at`` lets subscribers drop a stale one."""
     at = time.time()
-    items = await store.queue(state.sessions, force, category)
-    await state.broker.publish(
-        queue_channel(force, category),
-        dumps({"type": "queue_state", "force": force, "category": category, "at": at,
-               "items": [item.as_json() for item in items]}),
-    )
+    view = await store.queue_view(state.sessions, force, category, HEAD)
+    await state.broker.publish(places_channel(force, category), places_frame(at, view))
+    await state.broker.publish(queue_channel(force, category), dumps(console_frame(force, category, at, view)))
 
 
 async def publish_all_queues(state: ChatState, forces: tuple[str, ...] = ("police", "gendarmerie", UNLOCATED)) -> (

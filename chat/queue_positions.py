@@ -10,10 +10,11 @@ Now two things, both per process:
   changes at low load), changes that arrive while a publish is running or within ``PUBLISH_INTERVAL`` after it
   are covered by one more publish at the end of that interval, read after them. A surge of arrivals and takes
   costs at most a few reads and publishes of each queue per second, and the last change is always published.
-- :class:`QueueWatch` follows one queue channel for all the waiting visitors of this process: one subscription,
-  one parse per snapshot, positions computed for the local visitors in one pass, and a compact ``queue_position``
-  frame delivered only to the sockets whose position changed (through their own bounded event buffer, so a slow
-  socket delays nobody else). Consoles keep receiving the full ``queue_state`` frames (forwarded as they are).
+- :class:`QueueWatch` follows the order of one queue (its ``places:`` channel: ids only, ``chat/queue_frames.py``)
+  for all the waiting visitors of this process: one subscription, one parse per snapshot, positions computed for
+  the local visitors in one pass, and a compact ``queue_position`` frame delivered only to the sockets whose
+  position changed (through their own bounded event buffer, so a slow socket delays nobody else). Consoles receive
+  a bounded view of the queue on its ``queue:`` channel instead.
 
 A snapshot carries ``at`` (read time): older snapshots than the one a socket already reflects are ignored (two
 processes publishing the same queue, or a snapshot read before a visitor's welcome). Positions are exact, not
@@ -105,7 +106,7 @@ class _Waiting:
 
 
 class QueueWatch:
-    """One queue channel followed for every waiting visitor of this process (module docstring)."""
+    """The ``places:`` channel of one queue, followed for every waiting visitor of this process (module docstring)."""
 
     def __init__(self, state: ChatState, channel: str, publisher: QueuePublisher) -> None:
         self.state = state
@@ -179,13 +180,13 @@ class QueueWatch:
         if at < self.at:
             return 0
         self.at = at
-        items = frame.get("items")
-        if not isinstance(items, list):
+        ids = frame.get("ids")
+        if not isinstance(ids, list):
             return 0
         told = 0
         waiting = self.waiting
-        for index, item in enumerate(items):
-            seat = waiting.get(item["id"])
+        for index, conversation_id in enumerate(ids):
+            seat = waiting.get(conversation_id)
             if seat is None or seat.since > at or seat.position == index + 1:
                 continue
             seat.position = index + 1

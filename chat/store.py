@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -429,19 +430,63 @@ async def set_flags_in(session: AsyncSession, conversation_id: str, *, emergency
     )
 
 
-async def queue(sessions: async_sessionmaker[AsyncSession], force: str, category: str) -> list[QueueItem]:
-    async with single_read(sessions) as session:
-        rows = await session.execute(
-            select(
-                Conversation.id, Conversation.category, Conversation.queued_at, Conversation.emergency,
-                Conversation.minor, Conversation.department, Conversation.commune_name, Conversation.requester_role,
-                Conversation.language,
-                exists().where(Message.conversation_id == Conversation.id, Message.author == "visitor"),
-            )
-            .where(Conversation.force == force, Conversation.category == category, Conversation.status == "queued")
-            .order_by(Conversation.priority, Conversation.queued_at, Conversation.id)
+def _queue_items(where: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
+    """What a console shows of each waiting tchat matching ``where``, in queue order (rows for ``_queue_item``)."""
+    return (
+        select(
+            Conversation.id, Conversation.category, Conversation.queued_at, Conversation.emergency,
+            Conversation.minor, Conversation.department, Conversation.commune_name, Conversation.requester_role,
+            Conversation.language,
+            exists().where(Message.conversation_id == Conversation.id, Message.author == "visitor"),
         )
-        return [QueueItem(*row[:9], bool(row[9])) for row in rows]
+        .where(where)
+        .order_by(Conversation.priority, Conversation.queued_at, Conversation.id)
+    )
+
+
+def _queue_item(row: Sequence[Any]) -> QueueItem:
+    return QueueItem(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], bool(row[9]))
+
+
+def _queued(force: str, category: str) -> ColumnElement[bool]:
+    return and_(Conversation.force == force, Conversation.category == category, Conversation.status == "queued")
+
+
+async def queue(sessions: async_sessionmaker[AsyncSession], force: str, category: str) -> list[QueueItem]:
+    """Every tchat waiting in a queue, in queue order, with what a console shows of it."""
+    async with single_read(sessions) as session:
+        rows = await session.execute(_queue_items(_queued(force, category)))
+        return [_queue_item(row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueView:
+    """One read of a queue for what a change publishes (``chat/queue_frames.py``): the order of every waiting tchat,
+    and the details of a few only — the first ``head``, those further back in another language than French (at
+    most ``head``), and the newest arrival."""
+
+    ids: list[str]
+    shown: list[QueueItem]
+    newest: QueueItem | None
+
+
+async def queue_view(sessions: async_sessionmaker[AsyncSession], force: str, category: str, head: int) -> QueueView:
+    """The order from the index alone, then the details (and the EXISTS over messages) of at most ``2 * head + 1``
+    tchats: with 5,000 waiting, a read of the whole queue's details cost the process more than the rest of a
+    change (issue 19, item 2)."""
+    async with single_read(sessions) as session:
+        order = (await session.execute(
+            select(Conversation.id, Conversation.language, Conversation.queued_at)
+            .where(_queued(force, category))
+            .order_by(Conversation.priority, Conversation.queued_at, Conversation.id))).all()
+        wanted = [row[0] for row in order[:head]] + [row[0] for row in order[head:] if row[1] != "fr"][:head]
+        newest = max(order, key=lambda row: (row[2], row[0]), default=None)
+        picked = set(wanted) | ({newest[0]} if newest is not None else set())
+        details = {row[0]: _queue_item(row) for row in await session.execute(
+            _queue_items(and_(_queued(force, category), Conversation.id.in_(picked))))} if picked else {}
+    # A tchat taken between the two reads is simply not shown: the next change publishes again.
+    return QueueView([row[0] for row in order], [details[i] for i in wanted if i in details],
+                     details.get(newest[0]) if newest is not None else None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ from chat.protocol import (
     error,
     parse,
 )
+from chat.queue_frames import places_channel
 from chat.queue_positions import watch_of
 from chat.state import ChatState
 from chat.tchat_limits import TCHAT_FULL, TCHAT_FULL_KEY, TOO_MANY_TABS, Tchat, tchat_limits_of
@@ -443,7 +444,7 @@ class VisitorSocket:
         after the read cannot be missed, and snapshots read before it are ignored (older news)."""
         if conversation.status != "queued":
             return None
-        self.watched = conversations.queue_channel(conversation.force, conversation.category)
+        self.watched = places_channel(conversation.force, conversation.category)
         watch = watch_of(self.state, self.watched, conversations.queue_publisher(self.state))
         await watch.join(conversation.id, self.sub, None, time.time())
         position = await store.position(self.state.sessions, conversation)

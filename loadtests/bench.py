@@ -514,8 +514,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--surge-takes-after", type=float, default=10.0,
                         help="seconds operators keep taking after the last arrival")
     parser.add_argument("--surge-settle", type=float, default=5.0, help="seconds of calm before the final check")
-    parser.add_argument("--profile", nargs="?", const="peak", choices=("peak", "storm"),
-                        help="py-spy the servers during the peak phase (default) or the reconnect storm")
+    parser.add_argument("--pin", action="store_true",
+                        help="servers on the first CPU, the load generator on the others (see BENCHMARKS.md)")
+    parser.add_argument("--profile", nargs="?", const="peak", choices=("peak", "storm", "surge"),
+                        help="py-spy the servers during the peak phase (default), the reconnect storm or the queue "
+                             "surge")
     args = parser.parse_args(argv)
     args.rates = [float(r) for r in args.rates.split(",") if r]
     return args
@@ -534,16 +537,35 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
         if args.queue_surge and name.startswith("relay"):
             continue  # the relay has no queue
         with start(name) as target:
+            if args.pin:
+                pin(target)
             if args.queue_surge:
                 result = {"target": target.name, "durability": await durability(target)}
+                profiler = (start_profiler(target, args.surge_window + args.surge_takes_after)
+                            if args.profile == "surge" else None)
                 result["queue_surge"] = await queue_surge(target, args.queue_surge, args.surge_window,
                                                           args.surge_take_rate, args.surge_takes_after,
                                                           args.surge_settle)
+                if profiler is not None:
+                    result["surge_profile"] = finish_profiler(*profiler)
                 print(json.dumps(result), flush=True)
                 results.append(result)
             else:
                 results.append(await run_target(target, args))
     return results
+
+
+def pin(target: Target) -> None:
+    """The servers on the first CPU, this load generator on the others (PostgreSQL and Redis stay free): on a
+    2-core machine the generator's thousands of sockets no longer take the server's core."""
+    cpus = sorted(os.sched_getaffinity(0) | set(range(psutil.cpu_count() or 1)))
+    if len(cpus) < 2:
+        return
+    for pid in target.pids:
+        with contextlib.suppress(psutil.Error, OSError):
+            for process in (psutil.Process(pid), *psutil.Process(pid).children(recursive=True)):
+                process.cpu_affinity([cpus[0]])
+    os.sched_setaffinity(0, set(cpus[1:]))
 
 
 def raise_open_files() -> None:

@@ -44,6 +44,7 @@ CATEGORY = "domestic_violence"
 POSTAL_CODE = "75011"  # Paris 11e: police
 CAPACITY = 1_000_000
 CONSOLES = 4
+RECONNECT_AFTER = 1.0  # seconds a console waits before reconnecting: the page's first retry (RECONNECT_MIN_MS)
 
 
 @dataclass
@@ -128,27 +129,45 @@ async def _arrive(visitor: Waiting, http: httpx.AsyncClient, ws_base: str) -> No
 
 
 class Console:
+    """An operator's console as the page behaves: after the server closes it (a storage error says "try again"),
+    it reconnects by itself; a take sent while it is away is lost, as a click would be."""
+
     def __init__(self, base: str, origin: str, cookie: str) -> None:
         self.base, self.origin, self.cookie = base, origin, cookie
         self.ws: ClientConnection | None = None
-        self.reader: asyncio.Task[None] | None = None
+        self.runner: asyncio.Task[None] | None = None
+        self.closing = False
         self.errors: dict[str, int] = {}
+        self.reconnects = 0
         self.snapshots = 0
         self.snapshot_bytes = 0
 
     async def connect(self) -> None:
-        # Consoles receive whole queues (1 MB at 5,000 waiting): no frame size limit here.
+        await self._open()
+        self.runner = asyncio.ensure_future(self._run())
+
+    async def _open(self) -> None:
+        # A long queue's snapshot is bounded now, but the bench also runs older checkouts: no frame size limit.
         self.ws = await websockets.connect(f"{self.base}/ws/operator", compression=None, open_timeout=OPEN_TIMEOUT,
                                            additional_headers={"Cookie": f"pnav_session={self.cookie}",
                                                                "Origin": self.origin},
                                            ping_interval=None, max_size=None, max_queue=None)
-        self.reader = asyncio.ensure_future(self._read())
+
+    async def _run(self) -> None:
+        while not self.closing:
+            await self._read()
+            while not self.closing:
+                await asyncio.sleep(RECONNECT_AFTER)
+                with contextlib.suppress(OSError, websockets.WebSocketException, TimeoutError):
+                    await self._open()
+                    self.reconnects += 1
+                    break
 
     async def _read(self) -> None:
         assert self.ws is not None
         with contextlib.suppress(websockets.ConnectionClosed):
             async for raw in self.ws:
-                if len(raw) > 4096 and '"queue_state"' in raw[:64]:  # not parsed: only counted
+                if '"queue_state"' in raw[:64]:  # not parsed: only counted
                     self.snapshots += 1
                     self.snapshot_bytes += len(raw)
                     continue
@@ -158,17 +177,20 @@ class Console:
                     self.errors[code] = self.errors.get(code, 0) + 1
 
     async def take(self, conversation: str) -> None:
-        assert self.ws is not None
+        if self.ws is None:
+            return
         with contextlib.suppress(websockets.ConnectionClosed):
             await self.ws.send(json.dumps({"type": "take", "conversation": conversation}))
 
     async def close(self) -> None:
+        self.closing = True
         if self.ws is not None:
             with contextlib.suppress(websockets.ConnectionClosed, OSError):
                 await self.ws.close()
-        if self.reader is not None:
+        if self.runner is not None:
+            self.runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self.reader
+                await self.runner
 
 
 async def _truth(url: str) -> list[tuple[str, float | None, str]]:
@@ -321,5 +343,6 @@ async def queue_surge(target: Target, count: int, window: float, take_rate: floa
         "console_snapshots": sum(c.snapshots for c in consoles),
         "console_snapshot_mib": sum(c.snapshot_bytes for c in consoles) / 2**20,
         "console_errors": {k: sum(c.errors.get(k, 0) for c in consoles) for c in consoles for k in c.errors},
+        "console_reconnects": sum(c.reconnects for c in consoles),
         **figures,
     }

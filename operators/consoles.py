@@ -21,6 +21,7 @@ from chat.attachments.web import preview_url
 from chat.broker import SubscriberOverflow, Subscription
 from chat.db import single_read
 from chat.models import CATEGORIES, Participant
+from chat.queue_frames import console_frame
 from chat.state import ChatState
 from operators import sessions, whispers
 from operators.channels import queues_of, staff_channel
@@ -254,9 +255,8 @@ def summary(conversation: store.ConversationRow) -> dict[str, Any]:
 
 async def queue_snapshot(state: ChatState, force: str, category: str) -> dict[str, Any]:
     # Consoles that open together (a shift starting, a restart) share one read of each queue.
-    items = await lookups_of(state).queues.get((force, category)) or []
-    return {"type": "queue_state", "force": force, "category": category, "at": time.time(),
-            "items": [item.as_json() for item in items]}
+    view = await lookups_of(state).queues.get((force, category)) or store.QueueView([], [], None)
+    return console_frame(force, category, time.time(), view)
 
 
 # The conversation an event is about: the last ``"conversation":"…"`` of its JSON (``chat.conversations.publish`` adds

@@ -11,6 +11,7 @@ from functools import partial
 from chat import store
 from chat.batching import Batcher
 from chat.coalesce import Coalescer
+from chat.queue_frames import HEAD
 from chat.state import ChatState
 from operators import sessions
 
@@ -26,7 +27,7 @@ class Lookups:
     session_alive: Coalescer[str, bool]
     conversation: Coalescer[str, store.ConversationRow]
     heartbeat: Batcher[str, None]
-    queues: Coalescer[tuple[str, str], list[store.QueueItem]]
+    queues: Coalescer[tuple[str, str], store.QueueView]
 
 
 def lookups_of(state: ChatState) -> Lookups:
@@ -38,6 +39,6 @@ def lookups_of(state: ChatState) -> Lookups:
     ))
 
 
-async def _queues(state: ChatState, keys: list[tuple[str, str]]) -> dict[tuple[str, str], list[store.QueueItem]]:
-    """Each (force, category) queue asked for, read once."""
-    return {key: await store.queue(state.sessions, *key) for key in keys}
+async def _queues(state: ChatState, keys: list[tuple[str, str]]) -> dict[tuple[str, str], store.QueueView]:
+    """Each (force, category) queue asked for, read once (what a console lists of it: ``chat/queue_frames.py``)."""
+    return {key: await store.queue_view(state.sessions, *key, HEAD) for key in keys}

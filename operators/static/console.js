@@ -300,9 +300,10 @@ function renderQueues() {
   }
   for (const category of Object.keys(CATEGORIES)) {
     const items = queueItems(category);
+    const total = queueTotal(category);
     const block = el("div", "queue");
     block.dataset.category = category;
-    block.append(el("h3", "fr-h6", `${CATEGORIES[category]} (${items.length})`));
+    block.append(el("h3", "fr-h6", `${CATEGORIES[category]} (${total.toLocaleString("fr-FR")})`));
     if (!items.length) block.append(el("p", "queue-empty", "Personne n'attend."));
     const ul = el("ul", "queue-items");
     for (const item of items) {
@@ -328,6 +329,12 @@ function renderQueues() {
       ul.append(li);
     }
     block.append(ul);
+    // A long queue comes as its head (chat/queue_frames.py): the others are a count.
+    const further = total - items.length;
+    if (further > 0) {
+      block.append(el("p", "queue-more", further === 1 ? "1 autre personne attend plus loin dans la file."
+        : `${further.toLocaleString("fr-FR")} autres personnes attendent plus loin dans la file.`));
+    }
     list.append(block);
   }
 }
@@ -786,6 +793,16 @@ function queueItems(category) {
       || String(a.queued_at).localeCompare(String(b.queued_at)));
 }
 
+// How many wait in a category (a snapshot of a long queue lists only its head: ``total`` counts them all).
+function queueTotal(category) {
+  return [queues.get(`${FORCE}:${category}`), queues.get(`:${category}`)]
+    .reduce((sum, queue) => sum + queueSize(queue), 0);
+}
+
+function queueSize(queue) {
+  return queue ? (typeof queue.total === "number" ? queue.total : queue.items.length) : 0;
+}
+
 function placeOf(item) {
   return item.department ? `${item.commune || ""} (${item.department})` : UNLOCATED_PLACE;
 }
@@ -1205,12 +1222,24 @@ function notifyWaiting(item) {
 
 function alertNewWaiting(previous, frame) {
   if (ROLE !== "operator") return;
-  const before = new Set(previous ? previous.items.map((item) => item.id) : []);
-  const arrived = previous ? frame.items.filter((item) => !before.has(item.id)) : [];
   queues.set(queueKey(frame), frame);
-  waitingCount = [...queues.values()].reduce((sum, queue) => sum + queue.items.length, 0);
+  waitingCount = [...queues.values()].reduce((sum, queue) => sum + queueSize(queue), 0);
   updateTitle();
-  if (!arrived.length) return; // the first snapshot of a queue is what was already there, not news
+  if (!previous) return; // the first snapshot of a queue is what was already there, not news
+  const seen = [...previous.items, ...(previous.newest ? [previous.newest] : [])];
+  const candidates = [...frame.items, ...(frame.newest ? [frame.newest] : [])];
+  let arrived;
+  if (previous.items.length >= queueSize(previous)) {
+    // The previous snapshot listed the whole queue: whoever it did not list arrived since.
+    const before = new Set(seen.map((item) => item.id));
+    arrived = candidates.filter((item) => !before.has(item.id));
+  } else {
+    // Only its head: those who joined the queue after the newest arrival it named (people moving up into the
+    // head are not news).
+    const last = previous.newest ? String(previous.newest.queued_at) : "";
+    arrived = candidates.filter((item) => String(item.queued_at).localeCompare(last) > 0);
+  }
+  if (!arrived.length) return;
   chime();
   notifyWaiting(arrived[0]);
 }

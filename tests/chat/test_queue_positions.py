@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 from chat import conversations, store
+from chat.queue_frames import places_channel
 from chat.queue_positions import PUBLISH_INTERVAL, QueuePublisher
 from tests.client import Visitor, start_tchat
 from tests.servers import UNIT, LiveServer
@@ -42,7 +43,7 @@ async def test_a_surge_of_takes_leaves_every_waiting_visitor_with_the_right_plac
     tchats = [await start_tchat(live) for _ in range(WAITING)]
     visitors = [Visitor(live, tchat["token"]) for tchat in tchats]
     first = tchats[0]
-    channel = conversations.queue_channel(first["force"], "sexual_violence")
+    channel = places_channel(first["force"], "sexual_violence")
     try:
         for visitor in visitors:
             await visitor.connect()

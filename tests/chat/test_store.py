@@ -175,3 +175,27 @@ async def test_conversations_found_by_many_token_hashes(sessions: Sessions) -> N
     assert {h: row.id for h, row in found.items()} == {store.hash_token(token_a): a.id,
                                                         store.hash_token(token_b): b.id}
     assert found[store.hash_token(token_a)] == await store.by_token(sessions, token_a)
+
+
+async def test_a_queue_view_orders_every_tchat_and_details_only_a_few(sessions: Sessions) -> None:
+    """Issue 19, item 2: the whole order for the waiting visitors, the details of the head, of the tchats further
+    back in another language than French, and of the newest arrival — the same as a full read would give them."""
+    ids = []
+    for _ in range(12):
+        conversation, _ = await store.create_conversation(sessions, new())
+        ids.append(conversation.id)
+    async with sessions.begin() as session:
+        for i, cid in enumerate(ids):
+            await session.execute(update(Conversation).where(Conversation.id == cid)
+                                  .values(queued_at=utcnow() - timedelta(minutes=30 - i),
+                                          language="ar" if i in (2, 8, 10) else "fr"))
+    await store.set_flags(sessions, ids[11], emergency=True, minor=False)  # the newest, first in the queue
+    full = await store.queue(sessions, "police", "sexual_violence")
+    by_id = {item.id: item for item in full}
+    view = await store.queue_view(sessions, "police", "sexual_violence", head=5)
+    assert view.ids == [item.id for item in full] == [ids[11], *ids[:11]]
+    assert [item.id for item in view.shown] == [ids[11], ids[0], ids[1], ids[2], ids[3], ids[8], ids[10]]
+    assert view.shown == [by_id[item.id] for item in view.shown]
+    assert view.newest == by_id[ids[11]]
+    empty = await store.queue_view(sessions, "gendarmerie", "sexual_violence", head=5)
+    assert empty == store.QueueView([], [], None)

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from chat import conversations
+from chat import conversations, store
+from chat.queue_frames import HEAD
 from operators.stats.labels import OUTCOME_LABELS
 from tests.client import Visitor, start_tchat
 from tests.operators.desks import desks, server, sign_in
@@ -268,3 +269,39 @@ async def test_visitor_is_asked_before_the_psychologist_joins(browser: Browser, 
         assert errors == []
     finally:
         await visit.context.close()
+
+
+async def test_a_long_queue_shows_its_head_and_a_count_and_chimes_only_for_arrivals(
+        server: LiveServer, desk: BrowserContext) -> None:
+    """Issue 19, item 2: past ``HEAD`` waiting, a console lists the head and counts the others; a new arrival (not
+    listed) still chimes and notifies, people moving up into the head after a take do not."""
+    category = "discrimination_hate"
+
+    async def waiting() -> int:
+        return len(await server.call(lambda s: store.queue(s.sessions, "police", category)))
+
+    for _ in range(max(0, HEAD + 2 - await waiting())):
+        await start_tchat(server, postal_code="75011", category=category)
+    total = await waiting()
+    officer = await make(server, "agent.longue", "operator", "police")
+    await desk.grant_permissions(["notifications"], origin=server.base)
+    await desk.add_init_script(SPIES)
+    operator = await sign_in(desk, server, officer)
+    await expect(operator.locator("#queue-list")).to_have_attribute("data-snapshots", "6")
+    await operator.evaluate("window.__hidden = true")
+    block = operator.locator(f'.queue[data-category="{category}"]')
+    await expect(block.locator("h3")).to_have_text(re.compile(rf"\({total}\)$"))
+    await expect(block.locator(".queue-item")).to_have_count(HEAD)
+    await expect(block.locator(".queue-more")).to_have_text(
+        f"{total - HEAD} autres personnes attendent plus loin dans la file.")
+
+    await start_tchat(server, postal_code="75011", category=category, role="witness")
+    await expect(block.locator("h3")).to_have_text(re.compile(rf"\({total + 1}\)$"))
+    notes = await operator.evaluate("window.__notes")
+    assert notes[-1]["title"] == "Une personne attend" and notes[-1]["body"].endswith("— Témoin"), notes
+
+    await block.locator(".queue-take").first.click()
+    await expect(block.locator("h3")).to_have_text(re.compile(rf"\({total}\)$"))
+    await expect(block.locator(".queue-item")).to_have_count(HEAD)
+    assert await operator.evaluate("window.__notes") == notes  # someone moved up into the head: not news
+    await operator.evaluate("window.__hidden = false")
