@@ -191,8 +191,56 @@ def autocommit_engine(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine
 
 def single_read(sessions: async_sessionmaker[AsyncSession]) -> AsyncSession:
     """A session for one SELECT on the hot paths, in autocommit: a statement is consistent on its own, and the
-    BEGIN and ROLLBACK around it would be two more round trips (PostgreSQL), about as costly as the query."""
-    return AsyncSession(autocommit_engine(sessions), expire_on_commit=False)
+    BEGIN and ROLLBACK around it would be two more round trips (PostgreSQL), about as costly as the query. On a
+    SQLite file with readers open (``open_readers``), on one of them."""
+    return AsyncSession(_reading(sessions), expire_on_commit=False)
+
+
+# SQLite has one writer connection per process (``create_engine``): every statement of the process queued behind
+# every other on it, so each read of a console frame (its session, its tchat) and of a delivery waited for the
+# commits in flight (issue 19, item 4: at 400 msg/s a read waited ~11 ms). In WAL mode readers never wait for the
+# writer and see every commit that returned before they began: the single reads of the hot paths (``fetch``,
+# ``ByKeys.rows``, ``single_read``) run on a few read-only connections of their own, each with its own thread, in
+# autocommit set once per connection (no isolation level set and reset, no rollback on return: 4 trips to the
+# connection's thread per read instead of 8). A reader that was asked to write fails (``query_only``).
+READERS = 2
+_readers: dict[AsyncEngine, AsyncEngine] = {}
+
+
+def open_readers(engine: AsyncEngine) -> AsyncEngine | None:
+    """Open the read-only connections of a SQLite file engine (nothing for PostgreSQL, whose pool already reads side
+    by side, or an in-memory SQLite). Whoever opens them closes them (``close_readers``) before disposing the engine:
+    each aiosqlite connection holds a thread the interpreter waits for at exit."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    if engine in _readers:
+        return _readers[engine]
+    readers = create_async_engine(engine.url, pool_size=READERS, max_overflow=0, pool_timeout=10,
+                                  isolation_level="AUTOCOMMIT", pool_reset_on_return=None,
+                                  skip_autocommit_rollback=True)
+
+    @event.listens_for(readers.sync_engine, "connect")
+    def _reader_pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")  # whichever connection comes first sets it (it stays in the file)
+        cursor.execute("PRAGMA busy_timeout=3000")
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.close()
+
+    _readers[engine] = readers
+    return readers
+
+
+async def close_readers(engine: AsyncEngine) -> None:
+    readers = _readers.pop(engine, None)
+    if readers is not None:
+        await readers.dispose()
+
+
+def _reading(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
+    engine: AsyncEngine = sessions.kw["bind"]
+    return _readers.get(engine) or _autocommit(engine)
 
 
 # A row of any width, as Core returns it.
@@ -239,6 +287,7 @@ class ByKeys:
 
 async def fetch(sessions: async_sessionmaker[AsyncSession], statement: Executable,
                 params: dict[str, Any] | None = None) -> Sequence[AnyRow]:
-    """The rows of one Core statement, in autocommit on a plain connection: no ORM session around it."""
-    async with autocommit_engine(sessions).connect() as connection:
+    """The rows of one Core statement, in autocommit on a plain connection: no ORM session around it (on a SQLite
+    file, on a reader: ``open_readers``)."""
+    async with _reading(sessions).connect() as connection:
         return (await connection.execute(statement, params or {})).all()

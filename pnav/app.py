@@ -22,7 +22,7 @@ import operators.stats.web
 import operators.web
 from audit import keys as audit_keys
 from chat.brokers import create_broker
-from chat.db import create_engine, session_factory
+from chat.db import close_readers, create_engine, open_readers, session_factory
 from chat.direct_sockets import DirectSockets
 from chat.errors import exception_handlers
 from chat.headers import SecurityHeaders
@@ -77,6 +77,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         engine = create_engine(settings.database_url, pool_size=settings.db_pool_size,
                                max_overflow=settings.db_max_overflow)
         watch_engine(engine)  # pnav_storage_errors_total
+        readers = open_readers(engine)  # SQLite: the hot paths' reads do not wait for the commits
+        if readers is not None:
+            watch_engine(readers)
         broker = create_broker(settings.redis_url, settings.subscriber_queue_size)
         await broker.connect()
         presence = create_presence(settings.redis_url)
@@ -98,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await state.writer.flush()
             await presence.close()
             await broker.disconnect()
+            await close_readers(engine)
             await engine.dispose()
 
     middleware.insert(0, Middleware(SecurityHeaders, hsts=settings.environment == "production"))
