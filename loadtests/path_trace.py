@@ -39,6 +39,8 @@ import orjson
 ENV = "PNAV_PATH_TRACE"
 # Stage → client id → first time the stage was reached for that message.
 _stamps: dict[str, dict[str, float]] = {}
+# Database calls → their durations (s), whoever made them: the time a statement takes, apart from the queueing.
+_calls: dict[str, list[float]] = {}
 
 
 def _mark(stage: str, client_id: object) -> None:
@@ -56,7 +58,7 @@ def _patch(owner: object, name: str, replacement: object) -> None:
 
 def install() -> None:
     """Wrap the functions of the message path (in this server process only)."""
-    from chat import conversations, protocol, visitor_socket, writer
+    from chat import conversations, db, protocol, visitor_socket, writer
     from operators import console, consoles
 
     parse = vars(visitor_socket)["parse"]
@@ -176,8 +178,29 @@ def install() -> None:
 
     _patch(consoles.Console, "conversation", traced_conversation)
 
+    fetch = db.fetch
+
+    async def traced_fetch(sessions: Any, statement: Any, params: Any = None) -> Any:
+        started = time.perf_counter()
+        try:
+            return await fetch(sessions, statement, params)
+        finally:
+            _calls.setdefault("db.fetch", []).append(time.perf_counter() - started)
+
+    _patch(db, "fetch", traced_fetch)
+    write = writer._write
+
+    async def traced_write(sessions: Any, batch: list[Any]) -> Any:
+        started = time.perf_counter()
+        try:
+            return await write(sessions, batch)
+        finally:
+            _calls.setdefault("writer._write", []).append(time.perf_counter() - started)
+
+    _patch(writer, "_write", traced_write)
+
     def dump(*_: Any) -> None:
-        Path(os.environ[ENV]).write_text(json.dumps(_stamps))
+        Path(os.environ[ENV]).write_text(json.dumps({**_stamps, "calls": _calls}))
 
     signal.signal(signal.SIGUSR2, dump)
 
@@ -268,6 +291,7 @@ async def run(backend: str, tchats: int, per_operator: int, rate: float, duratio
         await asyncio.sleep(1.0)
         stamps = _stamps_in(out)
         await bench.close()
+    calls: dict[str, list[float]] = stamps.pop("calls", {})  # type: ignore[assignment]
     stamps["sent"], stamps["received"] = sent, received
     from_visitor = [i for i in sent if i not in stamps.get("session_checked", {})]
     from_console = [i for i in sent if i in stamps.get("session_checked", {})]
@@ -275,7 +299,9 @@ async def run(backend: str, tchats: int, per_operator: int, rate: float, duratio
             "latency_ms": step["latency_ms"], "latency_ms_by_author": step["latency_ms_by_author"],
             "server_cpu_pct": step["server_cpu_pct"],
             "visitor_to_console": breakdown(stamps, VISITOR_STAGES, from_visitor),
-            "console_to_visitor": breakdown(stamps, CONSOLE_STAGES, from_console), "profile": profile}
+            "console_to_visitor": breakdown(stamps, CONSOLE_STAGES, from_console), "profile": profile,
+            "calls": {name: {"n": len(d), "p50_ms": statistics.median(d) * 1000,
+                             "p90_ms": sorted(d)[int(0.9 * (len(d) - 1))] * 1000} for name, d in calls.items() if d}}
 
 
 def show(result: dict[str, Any]) -> None:
@@ -286,6 +312,8 @@ def show(result: dict[str, Any]) -> None:
         print(f"  {direction.replace('_', ' ')}")
         for row in result[direction]:
             print(f"    {row['step']:<40} n={row['n']:<5} p50 {row['p50_ms']:7.3f} ms   p90 {row['p90_ms']:7.3f} ms")
+    for name, call in result.get("calls", {}).items():
+        print(f"  {name:<42} n={call['n']:<5} p50 {call['p50_ms']:7.3f} ms   p90 {call['p90_ms']:7.3f} ms")
     if result.get("profile"):
         print(f"  py-spy ({result['profile']['samples']} samples), inclusive %:")
         for name, share in result["profile"]["inclusive_pct"][:45]:

@@ -34,7 +34,7 @@ from operators.consoles import (
 from operators.errors import error_frame
 from operators.frames import frames_of
 from operators.lanes import Lanes
-from operators.lookups import lookups_of
+from operators.lookups import lookups_of, reading_named
 from operators.models import Account
 from operators.permissions import CONSOLE_ROLES
 from operators.roster import roster_of
@@ -188,6 +188,11 @@ async def _read(console: Console) -> None:
 async def _handle(console: Console, data: dict[str, Any]) -> None:
     if console.signed_out:
         return
+    with reading_named(console.state, data):  # the tchat it names is read meanwhile, for the handler's check
+        await _authorised(console, data)
+
+
+async def _authorised(console: Console, data: dict[str, Any]) -> None:
     # Authorisation on every frame: the session may have been revoked or the account disabled meanwhile.
     if not await lookups_of(console.state).session_alive.get(console.signed.session_id):
         await console.sign_out()

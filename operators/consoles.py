@@ -26,7 +26,7 @@ from chat.state import ChatState
 from operators import sessions, whispers
 from operators.channels import queues_of, staff_channel
 from operators.errors import error_frame
-from operators.lookups import lookups_of
+from operators.lookups import lookups_of, named_row
 from operators.models import Account, Transfer
 from operators.permissions import may_manage, may_read, may_write
 
@@ -99,7 +99,7 @@ class Console:
         if not isinstance(conversation_id, str) or not conversation_id.isalnum() or len(conversation_id) > 64:
             await self.error("invalid_field")
             return None
-        conversation = await lookups_of(self.state).conversation.get(conversation_id)
+        conversation = await named_row(self.state, conversation_id)  # read after the frame arrived
         if conversation is None:
             await self.error("unknown_conversation", conversation_id)
             return None
