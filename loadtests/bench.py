@@ -511,7 +511,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="visitors of a queue surge, run instead of the other phases on each pnav backend")
     parser.add_argument("--surge-window", type=float, default=30.0, help="seconds over which they arrive")
     parser.add_argument("--surge-take-rate", type=float, default=20.0, help="takes per second during the surge")
-    parser.add_argument("--surge-takes-after", type=float, default=10.0,
+    parser.add_argument("--surge-takes-after", type=float, default=20.0,
                         help="seconds operators keep taking after the last arrival")
     parser.add_argument("--surge-settle", type=float, default=5.0, help="seconds of calm before the final check")
     parser.add_argument("--pin", action="store_true",

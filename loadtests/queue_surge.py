@@ -3,8 +3,8 @@
 Each visitor starts a tchat the real way (``POST /api/v1/conversations``, then ``/ws/visitor`` with ``hello``) in
 one queue (Paris, violences conjugales: police); operators' consoles (real signed-in sessions, capacity raised:
 the benchmark measures positions, not the fair-load limits) send ``take`` for the oldest waiting tchat at a steady
-rate during the window and ``--surge-takes-after`` seconds more. Then nothing moves for ``--surge-settle`` seconds
-and every visitor still waiting must have been told the place the database gives.
+rate during the arrivals and ``--surge-takes-after`` seconds after the last one. Then nothing moves for
+``--surge-settle`` seconds and every visitor still waiting must have been told the place the database gives.
 
 Measured:
 
@@ -16,7 +16,9 @@ Measured:
 - **wrong**: visitors still waiting at the end whose last known place differs from the database's;
   **regressions**: a place told that is worse than one told before (never true in a queue that only moves up);
   **duplicates**: the same place told twice in a row.
-- server CPU (user+system over the surge, % of one core), RSS before and after, and the bench's own CPU.
+- server CPU (user+system, % of one core) over the whole surge, over the arrivals alone, and over the
+  ``--surge-takes-after`` seconds after the last arrival (everyone waits, operators take: the steady cost of a long
+  queue); RSS before and after, and the bench's own CPU.
 """
 
 from __future__ import annotations
@@ -279,6 +281,7 @@ async def queue_surge(target: Target, count: int, window: float, take_rate: floa
     bench_cpu0 = time.process_time()
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
     takes_sent = 0
+    marks: dict[str, tuple[float, float]] = {}  # phase end → (time, server CPU seconds)
     async with httpx.AsyncClient(base_url=http_base, limits=limits, timeout=OPEN_TIMEOUT) as http:
 
         async def arrivals() -> None:
@@ -294,12 +297,15 @@ async def queue_surge(target: Target, count: int, window: float, take_rate: floa
 
                 pending[-1].add_done_callback(started)
             await asyncio.gather(*pending)
+            marks["arrived"] = (time.time(), target.cpu_seconds())
 
         async def takes() -> None:
             nonlocal takes_sent
             cursor, tick = 0, 0
-            stop = wall0 + window + takes_after
-            while time.time() < stop:
+            # Operators keep taking ``takes_after`` seconds after the last arrival, however long the arrivals took
+            # (a load generator sharing the server's cores stretches them): that stretch is the "everyone waits"
+            # phase, measured on its own.
+            while "arrived" not in marks or time.time() < marks["arrived"][0] + takes_after:
                 tick += 1
                 await asyncio.sleep(max(0.0, wall0 + tick / take_rate - time.time()))
                 # The oldest tchat this bench knows to be waiting (arrival order); none yet: skip this tick.
@@ -313,6 +319,7 @@ async def queue_surge(target: Target, count: int, window: float, take_rate: floa
 
         await asyncio.gather(arrivals(), takes())
     surge_end, cpu_surge = time.time(), target.cpu_seconds()
+    arrived_at, cpu_arrived = marks["arrived"]
     await asyncio.sleep(settle)
     cpu1, rss1, wall1 = target.cpu_seconds(), target.rss(), time.time()
     bench_cpu = time.process_time() - bench_cpu0
@@ -337,6 +344,8 @@ async def queue_surge(target: Target, count: int, window: float, take_rate: floa
         "taken": sum(1 for _, taken, _ in truth if taken is not None), "waiting_at_end": waiting_end,
         "peak_waiting": max(0, count - takes_sent), "failures": failures, "disconnected": disconnected,
         "server_cpu_pct": 100 * (cpu_surge - cpu0) / (surge_end - wall0), "surge_s": surge_end - wall0,
+        "arrivals_s": arrived_at - wall0, "server_cpu_pct_arrivals": 100 * (cpu_arrived - cpu0) / (arrived_at - wall0),
+        "server_cpu_pct_waiting": 100 * (cpu_surge - cpu_arrived) / (surge_end - arrived_at),
         "server_cpu_pct_settle": 100 * (cpu1 - cpu_surge) / (wall1 - surge_end),
         "rss_mib_before": rss0 / 2**20, "rss_mib_after": rss1 / 2**20,
         "bench_cpu_pct": 100 * bench_cpu / (wall1 - wall0),
