@@ -60,6 +60,7 @@ class Waiting:
     joined_at: float | None = None
     closed_at: float | None = None
     failed: str = ""
+    retried: bool = False
 
 
 async def setup_operators(url: str, count: int) -> list[str]:
@@ -106,8 +107,14 @@ async def _read_visitor(visitor: Waiting) -> None:
 
 async def _arrive(visitor: Waiting, http: httpx.AsyncClient, ws_base: str) -> None:
     try:
-        response = await http.post("/api/v1/conversations", json={
-            "category": CATEGORY, "role": "victim", "postal_code": POSTAL_CODE})
+        body = {"category": CATEGORY, "role": "victim", "postal_code": POSTAL_CODE}
+        try:
+            response = await http.post("/api/v1/conversations", json=body)
+        except (httpx.ReadError, httpx.RemoteProtocolError):
+            # A kept-alive connection the server closed as it was reused (its keep-alive timeout): a browser sends
+            # the request again on a new connection, so does this visitor, once.
+            visitor.retried = True
+            response = await http.post("/api/v1/conversations", json=body)
         if response.status_code != 201:
             visitor.failed = f"http {response.status_code}"
             return
@@ -343,6 +350,7 @@ async def queue_surge(target: Target, count: int, window: float, take_rate: floa
         "visitors": count, "window_s": window, "take_rate": take_rate, "takes_sent": takes_sent,
         "taken": sum(1 for _, taken, _ in truth if taken is not None), "waiting_at_end": waiting_end,
         "peak_waiting": max(0, count - takes_sent), "failures": failures, "disconnected": disconnected,
+        "arrivals_retried": sum(1 for v in visitors if v.retried),
         "server_cpu_pct": 100 * (cpu_surge - cpu0) / (surge_end - wall0), "surge_s": surge_end - wall0,
         "arrivals_s": arrived_at - wall0, "server_cpu_pct_arrivals": 100 * (cpu_arrived - cpu0) / (arrived_at - wall0),
         "server_cpu_pct_waiting": 100 * (cpu_surge - cpu_arrived) / (surge_end - arrived_at),
