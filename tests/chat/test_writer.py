@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -146,3 +147,46 @@ async def test_cancelled_batcher_fails_its_waiters() -> None:
     for waiter in (under_way, behind):
         with pytest.raises(BatcherStopped):
             await asyncio.wait_for(waiter, 2)
+
+
+async def test_sqlite_batch_is_one_trip_to_the_connection_thread(sqlite_url: str,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """On SQLite a batch is one call into aiosqlite's thread (and the pool's reset), not one per cursor step
+    (9 before); it stores what SQLAlchemy would have stored, times included."""
+    import aiosqlite.core
+
+    from audit import keys
+    from chat.db import create_engine, session_factory
+    from tests.conftest import migrated, wipe
+
+    migrated(sqlite_url)
+    await wipe(sqlite_url)
+    engine = create_engine(sqlite_url)
+    sessions = keys.bind(session_factory(engine), keys.TEST_KEY)
+    try:
+        a, _ = await store.create_conversation(sessions, new())
+        b, _ = await store.create_conversation(sessions, new())
+        await write_batch(sessions, [send(a.id, "warm")])  # the pool's connection is open from here on
+        calls: list[str] = []
+        real = aiosqlite.core.Connection._execute
+
+        async def counted(self: aiosqlite.core.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+            calls.append(getattr(fn, "__name__", "?"))
+            return await real(self, fn, *args, **kwargs)
+
+        monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
+        results = await write_batch(sessions, [send(a.id, "a2"), send(b.id, "b1", "operator"), send(a.id, "a3")])
+        assert len(calls) <= 2, calls
+        monkeypatch.undo()
+        stored = [r.message for r in results if isinstance(r, store.Appended)]
+        assert [(m.conversation_id, m.seq) for m in stored] == [(a.id, 2), (b.id, 1), (a.id, 3)]
+        read = {(m.conversation_id, m.seq): m for m in [*await store.messages_after(sessions, a.id, 0),
+                                                        *await store.messages_after(sessions, b.id, 0)]}
+        for message in stored:
+            again = read[(message.conversation_id, message.seq)]
+            assert (again.body, again.author, again.client_id, again.created_at) == (
+                message.body, message.author, message.client_id, message.created_at)
+        row = await store.get(sessions, b.id)
+        assert row is not None and row.last_seq == 1 and row.first_reply_at == stored[1].created_at
+    finally:
+        await engine.dispose()
