@@ -79,6 +79,15 @@ class QueuePublisher:
             self.trailing.add(task)
             task.add_done_callback(self.trailing.discard)
 
+    async def close(self) -> None:
+        """The process stops: its pending trailing publishes are dropped (another process, or this one's next start,
+        publishes again), not left as tasks the loop destroys while they wait."""
+        for task in list(self.trailing):
+            task.cancel()
+        await asyncio.gather(*self.trailing, return_exceptions=True)
+        self.busy.clear()  # a task cancelled before it first ran never reached its ``finally``
+        self.dirty.clear()
+
     async def _trail(self, key: tuple[str, str]) -> None:
         try:
             while True:

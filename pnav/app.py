@@ -22,6 +22,7 @@ import operators.stats.web
 import operators.web
 from audit import keys as audit_keys
 from chat.brokers import create_broker
+from chat.conversations import queue_publisher
 from chat.db import close_readers, create_engine, open_readers, session_factory
 from chat.direct_sockets import DirectSockets
 from chat.errors import exception_handlers
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             for task in running:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
+            await queue_publisher(state).close()
             await state.writer.flush()
             await presence.close()
             await broker.disconnect()

@@ -93,3 +93,21 @@ async def _position(state: Any, conversation_id: str) -> int | None:
     conversation = await store.get(state.sessions, conversation_id)
     assert conversation is not None
     return await store.position(state.sessions, conversation)
+
+
+async def test_a_stopping_process_leaves_no_trailing_publish_behind() -> None:
+    """At shutdown the pending trailing publishes are cancelled and awaited, not destroyed by the loop while they
+    wait (« Task was destroyed but it is pending! » at the end of test runs)."""
+    published: list[str] = []
+
+    async def publish_now(force: str, category: str) -> None:
+        published.append(category)
+
+    publisher = QueuePublisher(publish_now, interval=60)
+    await publisher.request("police", "sexual_violence")
+    publisher.soon("police", "domestic_violence")
+    trailing = set(publisher.trailing)
+    assert len(trailing) == 2
+    await publisher.close()
+    assert all(task.cancelled() for task in trailing) and not publisher.trailing and not publisher.busy
+    assert published == ["sexual_violence"]
