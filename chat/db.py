@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,8 +24,9 @@ from sqlalchemy import (
     literal_column,
     select,
 )
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import NullPool
@@ -205,37 +208,52 @@ def single_read(sessions: async_sessionmaker[AsyncSession]) -> AsyncSession:
 # connection's thread per read instead of 8). A reader that was asked to write fails (``query_only``).
 READERS = 2
 _readers: dict[AsyncEngine, AsyncEngine] = {}
+# ``fetch`` (the coalesced reads of every console frame and delivery, the replays) has a reader of its own: a
+# synchronous engine whose whole read — checkout, execute, fetch, result processing — is one call into one thread.
+# Through aiosqlite each step of a cursor is a trip to the connection's thread and back, 4 per read: the read took
+# ~1 ms in the server at low load, 3 times the statement. One thread, not two: a second one (its own malloc arena)
+# grew the server's memory by ~9 MiB under the stuck-socket replays of tests/security/test_hostile_visitor.py.
+_direct: dict[AsyncEngine, tuple[Engine, ThreadPoolExecutor]] = {}
 
 
-def open_readers(engine: AsyncEngine) -> AsyncEngine | None:
+def _reader_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # whichever connection comes first sets it (it stays in the file)
+    cursor.execute("PRAGMA busy_timeout=3000")
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()
+
+
+def open_readers(engine: AsyncEngine) -> list[AsyncEngine | Engine]:
     """Open the read-only connections of a SQLite file engine (nothing for PostgreSQL, whose pool already reads side
-    by side, or an in-memory SQLite). Whoever opens them closes them (``close_readers``) before disposing the engine:
-    each aiosqlite connection holds a thread the interpreter waits for at exit."""
+    by side, or an in-memory SQLite); returns their engines (for metrics). Whoever opens them closes them
+    (``close_readers``) before disposing the engine: each aiosqlite connection holds a thread the interpreter waits
+    for at exit."""
     database = engine.url.database
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
-        return None
-    if engine in _readers:
-        return _readers[engine]
-    readers = create_async_engine(engine.url, pool_size=READERS, max_overflow=0, pool_timeout=10,
-                                  isolation_level="AUTOCOMMIT", pool_reset_on_return=None,
-                                  skip_autocommit_rollback=True)
-
-    @event.listens_for(readers.sync_engine, "connect")
-    def _reader_pragmas(dbapi_conn: Any, _record: Any) -> None:
-        cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")  # whichever connection comes first sets it (it stays in the file)
-        cursor.execute("PRAGMA busy_timeout=3000")
-        cursor.execute("PRAGMA query_only=ON")
-        cursor.close()
-
-    _readers[engine] = readers
-    return readers
+        return []
+    if engine not in _readers:
+        readers = create_async_engine(engine.url, pool_size=READERS, max_overflow=0, pool_timeout=10,
+                                      isolation_level="AUTOCOMMIT", pool_reset_on_return=None,
+                                      skip_autocommit_rollback=True)
+        event.listen(readers.sync_engine, "connect", _reader_pragmas)
+        direct = create_sync_engine(engine.url.set(drivername="sqlite+pysqlite"), pool_size=1, max_overflow=0,
+                                    pool_timeout=10, isolation_level="AUTOCOMMIT", pool_reset_on_return=None,
+                                    skip_autocommit_rollback=True, connect_args={"check_same_thread": False})
+        event.listen(direct, "connect", _reader_pragmas)
+        _readers[engine] = readers
+        _direct[engine] = (direct, ThreadPoolExecutor(1, thread_name_prefix="pnav-sqlite-reader"))
+    return [_readers[engine], _direct[engine][0]]
 
 
 async def close_readers(engine: AsyncEngine) -> None:
     readers = _readers.pop(engine, None)
     if readers is not None:
         await readers.dispose()
+    direct = _direct.pop(engine, None)
+    if direct is not None:
+        direct[1].shutdown(wait=False)
+        direct[0].dispose()
 
 
 def _reading(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
@@ -289,5 +307,15 @@ async def fetch(sessions: async_sessionmaker[AsyncSession], statement: Executabl
                 params: dict[str, Any] | None = None) -> Sequence[AnyRow]:
     """The rows of one Core statement, in autocommit on a plain connection: no ORM session around it (on a SQLite
     file, on a reader: ``open_readers``)."""
+    direct = _direct.get(sessions.kw["bind"])
+    if direct is not None:
+        return await asyncio.get_running_loop().run_in_executor(direct[1], _fetch_here, direct[0], statement,
+                                                                params or {})
     async with _reading(sessions).connect() as connection:
         return (await connection.execute(statement, params or {})).all()
+
+
+def _fetch_here(engine: Engine, statement: Executable, params: dict[str, Any]) -> Sequence[AnyRow]:
+    """``fetch`` on a SQLite reader, in the reader's thread: one trip there and back."""
+    with engine.connect() as connection:
+        return connection.execute(statement, params).all()

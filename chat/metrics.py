@@ -11,6 +11,7 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -28,7 +29,7 @@ GAP_OVERFLOW = BROKER_GAPS.labels(reason="overflow")  # the client stopped readi
 STORAGE_ERRORS = Counter("pnav_storage_errors", "Database calls that failed (unreachable, timed out, refused)")
 
 
-def watch_engine(engine: AsyncEngine) -> None:
+def watch_engine(engine: AsyncEngine | Engine) -> None:
     """Count every failed database call of this engine: statements (except the integrity errors pnav expects, a
     retried send meeting its own client id, which are answers, not failures) and connections that could not be
     opened (refused, timed out), which SQLAlchemy raises without its error event."""
@@ -45,5 +46,6 @@ def watch_engine(engine: AsyncEngine) -> None:
             STORAGE_ERRORS.inc()
             raise
 
-    event.listen(engine.sync_engine, "handle_error", failed)
-    event.listen(engine.sync_engine, "do_connect", connect)
+    target = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+    event.listen(target, "handle_error", failed)
+    event.listen(target, "do_connect", connect)

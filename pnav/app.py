@@ -78,8 +78,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         engine = create_engine(settings.database_url, pool_size=settings.db_pool_size,
                                max_overflow=settings.db_max_overflow)
         watch_engine(engine)  # pnav_storage_errors_total
-        readers = open_readers(engine)  # SQLite: the hot paths' reads do not wait for the commits
-        if readers is not None:
+        for readers in open_readers(engine):  # SQLite: the hot paths' reads do not wait for the commits
             watch_engine(readers)
         broker = create_broker(settings.redis_url, settings.subscriber_queue_size)
         await broker.connect()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from sqlalchemy import text, update
@@ -25,7 +26,7 @@ async def sqlite_sessions(sqlite_url: str) -> AsyncIterator[Sessions]:
     migrated(sqlite_url)
     await wipe(sqlite_url)
     engine = create_engine(sqlite_url)
-    assert open_readers(engine) is not None
+    assert open_readers(engine)
     yield keys.bind(session_factory(engine), keys.TEST_KEY)
     await close_readers(engine)
     await engine.dispose()
@@ -58,6 +59,27 @@ async def test_no_readers_for_postgresql(postgres_url: str) -> None:
     """PostgreSQL's pool already reads side by side with the writer."""
     engine = create_engine(postgres_url)
     try:
-        assert open_readers(engine) is None
+        assert open_readers(engine) == []
     finally:
         await engine.dispose()
+
+
+async def test_a_fetch_is_one_trip_to_a_reader_thread(sqlite_sessions: Sessions, monkeypatch: pytest.MonkeyPatch) -> (
+    None
+):
+    """The coalesced reads of the hot paths (``fetch``) run whole in a reader's thread: no step of them goes through
+    aiosqlite's per-call trips (4 per read before)."""
+    import aiosqlite.core
+
+    conversation, _ = await store.create_conversation(sqlite_sessions, new())
+    calls: list[str] = []
+    real = aiosqlite.core.Connection._execute
+
+    async def counted(self: aiosqlite.core.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(getattr(fn, "__name__", "?"))
+        return await real(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
+    rows = await store.get_many(sqlite_sessions, [conversation.id])
+    assert rows[conversation.id].id == conversation.id
+    assert calls == []
