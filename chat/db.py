@@ -203,10 +203,12 @@ def single_read(sessions: async_sessionmaker[AsyncSession]) -> AsyncSession:
 # every other on it, so each read of a console frame (its session, its tchat) and of a delivery waited for the
 # commits in flight (issue 19, item 4: at 400 msg/s a read waited ~11 ms). In WAL mode readers never wait for the
 # writer and see every commit that returned before they began: the single reads of the hot paths (``fetch``,
-# ``ByKeys.rows``, ``single_read``) run on a few read-only connections of their own, each with its own thread, in
-# autocommit set once per connection (no isolation level set and reset, no rollback on return: 4 trips to the
-# connection's thread per read instead of 8). A reader that was asked to write fails (``query_only``).
-READERS = 2
+# ``ByKeys.rows``, ``single_read``) run on read-only connections of their own, in autocommit set once per connection
+# (no isolation level set and reset, no rollback on return: 4 trips to the connection's thread per read instead of
+# 8). A reader that was asked to write fails (``query_only``). One connection for ``single_read`` (ORM sessions, off
+# the message path): each aiosqlite connection is a thread with its own malloc arena and page cache, and a second one
+# opened by 10 sockets arriving together grew the server by ~5 MiB (tests/security/test_hostile_visitor.py).
+READERS = 1
 _readers: dict[AsyncEngine, AsyncEngine] = {}
 # ``fetch`` (the coalesced reads of every console frame and delivery, the replays) has a reader of its own: a
 # synchronous engine whose whole read — checkout, execute, fetch, result processing — is one call into one thread.
