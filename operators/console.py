@@ -188,8 +188,19 @@ async def _read(console: Console) -> None:
 async def _handle(console: Console, data: dict[str, Any]) -> None:
     if console.signed_out:
         return
-    with reading_named(console.state, data):  # the tchat it names is read meanwhile, for the handler's check
-        await _authorised(console, data)
+    try:
+        with reading_named(console.state, data):  # the tchat it names is read meanwhile, for the handler's check
+            await _authorised(console, data)
+    except (SQLAlchemyError, TimeoutError) as exc:
+        # The database did not answer within its deadline — at the session's re-check (a pool exhausted by consoles
+        # opening together) or in the handler (a send: chat.writer.SEND_DEADLINE, never acked): say so and close;
+        # the console reconnects by itself and resends its unacknowledged messages with their client ids. (A failed
+        # re-check used to escape into the frame's task: no answer, the console left waiting on an open socket.)
+        log.warning("operator frame %s not handled: storage error %s", data["type"], type(exc).__name__)
+        with contextlib.suppress(RuntimeError, OSError):
+            await console.error("storage_unavailable", data.get("conversation") if isinstance(
+                data.get("conversation"), str) else None)
+        await console.close(CLOSE_TRY_AGAIN)
 
 
 async def _authorised(console: Console, data: dict[str, Any]) -> None:
@@ -209,14 +220,8 @@ async def _authorised(console: Console, data: dict[str, Any]) -> None:
         await registered.handler(console, data)
     except store.ConversationClosed:
         await console.error("conversation_closed", str(data.get("conversation")))
-    except (SQLAlchemyError, TimeoutError) as exc:
-        # The database did not answer within its deadline (a send: chat.writer.SEND_DEADLINE, never acked): say so
-        # and close; the console reconnects by itself and resends its unacknowledged messages with their client ids.
-        log.warning("operator frame %s not handled: storage error %s", data["type"], type(exc).__name__)
-        with contextlib.suppress(RuntimeError, OSError):
-            await console.error("storage_unavailable", data.get("conversation") if isinstance(
-                data.get("conversation"), str) else None)
-        await console.close(CLOSE_TRY_AGAIN)
+    except (SQLAlchemyError, TimeoutError):
+        raise  # answered by _handle
     except Exception:
         # A bug in one handler must not close the console: log without the frame (it may hold a message).
         log.exception("operator frame %s failed", data["type"])

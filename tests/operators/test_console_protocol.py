@@ -135,3 +135,31 @@ async def test_a_send_the_database_cannot_commit_in_time_is_refused_and_the_cons
     acked = await console.expect("ack", 10)
     assert acked["client_id"] == "op-gel-1"
     await console.close()
+
+
+async def test_a_storage_failure_at_the_session_recheck_is_answered(staff_live: LiveServer,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every console frame re-checks its session first; when that read fails (the pool exhausted by consoles opening
+    together), the frame is answered with ``storage_unavailable`` and the console closed with 1013 so that it
+    reconnects — it used to escape into the frame's task: no answer at all, the console left waiting."""
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from operators.lookups import lookups_of
+
+    console = await console_for(staff_live, await make(staff_live, "agent.relu", "operator", "police"))
+    session_alive = lookups_of(staff_live.state).session_alive
+
+    async def exhausted(_key: str) -> bool:
+        raise PoolTimeout("QueuePool limit reached")
+
+    monkeypatch.setattr(session_alive, "get", exhausted)
+    await console.send({"type": "take", "conversation": "inconnue"})
+    refused = await console.expect("error", 5)
+    assert refused["code"] == "storage_unavailable" and "reconnecte" in refused["message"]
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await console.recv(5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+    monkeypatch.undo()
+    again = ConsoleClient(staff_live, console.cookie)
+    assert (await again.connect())["type"] == "welcome"
+    await again.close()
