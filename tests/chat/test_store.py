@@ -96,16 +96,20 @@ async def test_take_requires_same_force(sessions: Sessions) -> None:
     assert not await store.take(sessions, conversation.id, "gn1", "gendarmerie")
 
 
-async def test_queue_order(sessions: Sessions) -> None:
-    """Emergency first, then minors, then oldest first; other forces and categories are apart."""
-    ids = []
-    for _ in range(4):
-        conversation, _ = await store.create_conversation(sessions, new())
-        ids.append(conversation.id)
+async def _waiting(sessions: Sessions, count: int, arabic: set[int] | None = None) -> list[str]:
+    """``count`` tchats queued a minute apart in creation order (those at the indexes ``arabic`` started in Arabic)."""
+    ids = [(await store.create_conversation(sessions, new()))[0].id for _ in range(count)]
     async with sessions.begin() as session:
         for i, cid in enumerate(ids):
             await session.execute(update(Conversation).where(Conversation.id == cid)
-                                  .values(queued_at=utcnow() - timedelta(minutes=10 - i)))
+                                  .values(queued_at=utcnow() - timedelta(minutes=count - i),
+                                          language="ar" if i in (arabic or set()) else "fr"))
+    return ids
+
+
+async def test_queue_order(sessions: Sessions) -> None:
+    """Emergency first, then minors, then oldest first; other forces and categories are apart."""
+    ids = await _waiting(sessions, 4)
     await store.set_flags(sessions, ids[3], emergency=True, minor=False)
     await store.set_flags(sessions, ids[2], emergency=False, minor=True)
     other, _ = await store.create_conversation(sessions, new(force="gendarmerie"))
@@ -180,15 +184,7 @@ async def test_conversations_found_by_many_token_hashes(sessions: Sessions) -> N
 async def test_a_queue_view_orders_every_tchat_and_details_only_a_few(sessions: Sessions) -> None:
     """Issue 19, item 2: the whole order for the waiting visitors, the details of the head, of the tchats further
     back in another language than French, and of the newest arrival — the same as a full read would give them."""
-    ids = []
-    for _ in range(12):
-        conversation, _ = await store.create_conversation(sessions, new())
-        ids.append(conversation.id)
-    async with sessions.begin() as session:
-        for i, cid in enumerate(ids):
-            await session.execute(update(Conversation).where(Conversation.id == cid)
-                                  .values(queued_at=utcnow() - timedelta(minutes=30 - i),
-                                          language="ar" if i in (2, 8, 10) else "fr"))
+    ids = await _waiting(sessions, 12, arabic={2, 8, 10})
     await store.set_flags(sessions, ids[11], emergency=True, minor=False)  # the newest, first in the queue
     full = await store.queue(sessions, "police", "sexual_violence")
     by_id = {item.id: item for item in full}
